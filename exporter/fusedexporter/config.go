@@ -1,0 +1,117 @@
+package fusedexporter
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/otelfusion/otelfusion/pkg/otlpgo"
+)
+
+// FrameCompression names how the body of each fused frame is compressed.
+type FrameCompression string
+
+const (
+	// FrameCompressionZstd compresses the frame body with zstd (the default).
+	FrameCompressionZstd FrameCompression = "zstd"
+	// FrameCompressionNone sends the frame body as it is.
+	FrameCompressionNone FrameCompression = "none"
+)
+
+// codec returns the otlpgo option for the configured name.
+func (c FrameCompression) codec() otlpgo.Compression {
+	if c == FrameCompressionNone {
+		return otlpgo.CompressionNone
+	}
+	return otlpgo.CompressionZstd
+}
+
+// Config is the configuration of the fused exporter.
+type Config struct {
+	// ClientConfig is the HTTP client: endpoint, tls, headers, auth, timeout
+	// (per fused request), compression (HTTP level; none by default because
+	// frames are compressed themselves).
+	ClientConfig confighttp.ClientConfig `mapstructure:",squash"`
+
+	// FrameCompression is the frame-level body compression: "zstd" or "none".
+	FrameCompression FrameCompression `mapstructure:"frame_compression"`
+
+	// Flush decides when the pushes gathered from the pipelines go out as one
+	// fused request.
+	Flush FlushConfig `mapstructure:"flush"`
+
+	// QueueConfig is the standard exporterhelper sending queue, one per
+	// signal; set its storage to a storage extension to survive restarts.
+	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+
+	// RetryConfig is the standard exporterhelper retry of refused signals.
+	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+
+	_ struct{}
+}
+
+// FlushConfig bounds how long and how much the coalescer gathers.
+type FlushConfig struct {
+	// Timeout is the longest a push waits for others before its fused
+	// request is sent, counted from the first push of the request.
+	Timeout time.Duration `mapstructure:"timeout"`
+
+	// MaxItems sends the fused request as soon as the gathered pushes hold
+	// this many items (spans + log records + metric data points). It is a
+	// trigger, not a cap: one push is never split.
+	MaxItems int `mapstructure:"max_items"`
+
+	_ struct{}
+}
+
+var _ component.Config = (*Config)(nil)
+
+// Validate checks the fused exporter's own keys; the nested client, queue
+// and retry configurations validate themselves.
+func (cfg *Config) Validate() error {
+	var errs error
+	if cfg.ClientConfig.Endpoint == "" {
+		errs = errors.Join(errs, errors.New("'endpoint' must be set"))
+	} else if _, err := fusedURL(cfg.ClientConfig.Endpoint); err != nil {
+		errs = errors.Join(errs, err)
+	}
+	switch cfg.FrameCompression {
+	case FrameCompressionZstd, FrameCompressionNone:
+	default:
+		errs = errors.Join(errs, fmt.Errorf("'frame_compression' must be %q or %q, got %q",
+			FrameCompressionZstd, FrameCompressionNone, cfg.FrameCompression))
+	}
+	if cfg.ClientConfig.Timeout < 0 {
+		errs = errors.Join(errs, fmt.Errorf("'timeout' must not be negative, got %s", cfg.ClientConfig.Timeout))
+	}
+	if cfg.Flush.Timeout <= 0 {
+		errs = errors.Join(errs, fmt.Errorf("'flush::timeout' must be positive, got %s", cfg.Flush.Timeout))
+	}
+	if cfg.Flush.MaxItems <= 0 {
+		errs = errors.Join(errs, fmt.Errorf("'flush::max_items' must be positive, got %d", cfg.Flush.MaxItems))
+	}
+	return errs
+}
+
+// fusedURL returns the URL fused frames are POSTed to: the endpoint as it is
+// when it names a path, else the endpoint with otlpgo.HTTPPath appended.
+func fusedURL(endpoint string) (string, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return "", fmt.Errorf("'endpoint' must be a valid URL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("'endpoint' must be an http:// or https:// URL with a host, got %q", endpoint)
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = otlpgo.HTTPPath
+	}
+	return u.String(), nil
+}

@@ -1,0 +1,446 @@
+package otlpgo
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"unsafe"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// Encoder writes frames, reusing its buffers and dictionary from one frame to
+// the next. An Encoder is not safe for concurrent use: one goroutine at a time
+// may call AppendFrame, which makes it fit for a sync.Pool. The zstd encoder
+// behind it is shared by all Encoders and is safe for concurrent use.
+type Encoder struct {
+	opts     EncodeOptions
+	dict     dictWriter
+	sections [3]sectionWriter // traces, logs, metrics
+	body     []byte           // the body before compression
+}
+
+// NewEncoder returns an Encoder that writes frames with opts.
+func NewEncoder(opts EncodeOptions) *Encoder {
+	e := &Encoder{opts: opts}
+	e.dict.index = make(map[string]uint64)
+	for i := range e.sections {
+		e.sections[i].dict = &e.dict
+	}
+	return e
+}
+
+var encoderPools [2]sync.Pool // by Compression
+
+// AppendFrame appends one frame holding req to dst and returns the extended
+// buffer. It uses a pooled Encoder and is safe for concurrent use.
+func AppendFrame(dst []byte, req Request, opts EncodeOptions) ([]byte, error) {
+	if opts.Compression > CompressionZstd {
+		return dst, fmt.Errorf("otlpgo: unknown compression %d", opts.Compression)
+	}
+	pool := &encoderPools[opts.Compression]
+	e, _ := pool.Get().(*Encoder)
+	if e == nil {
+		e = NewEncoder(opts)
+	}
+	dst, err := e.AppendFrame(dst, req)
+	pool.Put(e)
+	return dst, err
+}
+
+// AppendFrame appends one frame holding req to dst and returns the extended
+// buffer. Signals that are zero values or have no resources are left out.
+func (e *Encoder) AppendFrame(dst []byte, req Request) ([]byte, error) {
+	e.dict.reset()
+	present := [3]bool{}
+	if req.Traces != (ptrace.Traces{}) && req.Traces.ResourceSpans().Len() > 0 {
+		present[0] = true
+		e.sections[0].reset()
+		e.sections[0].traces(req.Traces)
+	}
+	if req.Logs != (plog.Logs{}) && req.Logs.ResourceLogs().Len() > 0 {
+		present[1] = true
+		e.sections[1].reset()
+		e.sections[1].logs(req.Logs)
+	}
+	if req.Metrics != (pmetric.Metrics{}) && req.Metrics.ResourceMetrics().Len() > 0 {
+		present[2] = true
+		e.sections[2].reset()
+		e.sections[2].metrics(req.Metrics)
+	}
+
+	var flags byte
+	compress := e.opts.Compression == CompressionZstd
+	if compress {
+		flags |= flagZstd
+	} else if e.opts.Compression != CompressionNone {
+		return dst, fmt.Errorf("otlpgo: unknown compression %d", e.opts.Compression)
+	}
+
+	start := len(dst)
+	dst = append(dst, magic...)
+	dst = append(dst, versionMajor, versionMinor, flags, 0)
+	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0) // body_len, raw_len: patched below
+
+	body := dst
+	if compress {
+		body = e.body[:0]
+	}
+	bodyStart := len(body)
+	if len(e.dict.entries) > 0 {
+		body = e.dict.appendSection(body)
+	}
+	tags := [3]sectionTag{sectionTraces, sectionLogs, sectionMetrics}
+	for i, ok := range present {
+		if ok {
+			body = e.sections[i].appendSection(body, tags[i])
+		}
+	}
+	rawLen := len(body) - bodyStart
+	if rawLen > math.MaxUint32 {
+		return dst[:start], errors.New("otlpgo: frame body over 4 GiB")
+	}
+	if compress {
+		e.body = body
+		dst = zstdEncoder().EncodeAll(body, dst)
+	} else {
+		dst = body
+	}
+	bodyLen := len(dst) - start - headerSize
+	if bodyLen > math.MaxUint32 {
+		return dst[:start], errors.New("otlpgo: frame body over 4 GiB")
+	}
+	binary.LittleEndian.PutUint32(dst[start+8:], uint32(bodyLen))
+	binary.LittleEndian.PutUint32(dst[start+12:], uint32(rawLen))
+	return dst, nil
+}
+
+// dictWriter collects the strings of a frame. Reference 0 is the empty
+// string; reference k >= 1 is the k-th entry.
+type dictWriter struct {
+	index   map[string]uint64
+	entries []string
+	// recent remembers references by string address: equal strings in pdata
+	// often share memory (literals, or strings decoded from one dictionary),
+	// and comparing an address is far cheaper than hashing the bytes.
+	recent [recentSize]recentRef
+	frame  uint32 // entries of recent from another frame are stale
+}
+
+const recentSize = 4096
+
+type recentRef struct {
+	data  uintptr
+	len   int
+	ref   uint64
+	frame uint32
+}
+
+func (d *dictWriter) reset() {
+	clear(d.index)
+	clear(d.entries) // let the strings of the last frame go
+	d.entries = d.entries[:0]
+	d.frame++
+	if d.frame == 0 { // wrapped: old stamps could look current
+		clear(d.recent[:])
+		d.frame = 1
+	}
+}
+
+func (d *dictWriter) ref(s string) uint64 {
+	if s == "" {
+		return 0
+	}
+	if len(s) > maxDedupLen {
+		d.entries = append(d.entries, s)
+		return uint64(len(d.entries))
+	}
+	// The address cannot be reused within the frame: entries holds the string.
+	data := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	slot := &d.recent[(data*0x9E3779B97F4A7C15)>>(64-12)%recentSize]
+	if slot.data == data && slot.len == len(s) && slot.frame == d.frame {
+		return slot.ref
+	}
+	r, ok := d.index[s]
+	if !ok {
+		d.entries = append(d.entries, s)
+		r = uint64(len(d.entries))
+		d.index[s] = r
+	}
+	*slot = recentRef{data: data, len: len(s), ref: r, frame: d.frame}
+	return r
+}
+
+// appendSection writes the dict section: count, all lengths, then all bytes.
+func (d *dictWriter) appendSection(dst []byte) []byte {
+	size := uvarintLen(uint64(len(d.entries)))
+	for _, s := range d.entries {
+		size += uvarintLen(uint64(len(s))) + len(s)
+	}
+	dst = binary.AppendUvarint(dst, uint64(sectionDict))
+	dst = binary.AppendUvarint(dst, uint64(size))
+	dst = binary.AppendUvarint(dst, uint64(len(d.entries)))
+	for _, s := range d.entries {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+	}
+	for _, s := range d.entries {
+		dst = append(dst, s...)
+	}
+	return dst
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// sectionWriter writes one signal section as six streams (see wire.go).
+type sectionWriter struct {
+	dict    *dictWriter
+	streams [numStreams][]byte
+	// traceIDs numbers the distinct trace ids of the section in order of
+	// first use, so a repeated id is written as a short back reference.
+	// traceIDs is keyed by the two halves of an id xored, checked against
+	// traceIDList (a 64-bit key hashes much faster than a 16-byte one).
+	traceIDs    map[uint64]uint64
+	traceIDList []pcommon.TraceID
+	// spanIndex maps the span ids of a traces section to their position, so
+	// a parent span id is written as a distance to its span.
+	spanIndex  map[pcommon.SpanID]int
+	spanStarts []uint64 // start times of the spans written so far, by index
+	// shapes numbers the map shapes of the section from 1 (see attrs);
+	// shapeKey is scratch for building a shape's lookup key.
+	shapes   map[string]uint64
+	shapeKey []byte
+}
+
+func (w *sectionWriter) reset() {
+	for i := range w.streams {
+		w.streams[i] = w.streams[i][:0]
+	}
+	if w.traceIDs == nil {
+		w.traceIDs = make(map[uint64]uint64)
+		w.spanIndex = make(map[pcommon.SpanID]int)
+		w.shapes = make(map[string]uint64)
+	}
+	clear(w.traceIDs)
+	clear(w.spanIndex)
+	clear(w.shapes)
+	w.traceIDList = w.traceIDList[:0]
+	w.spanStarts = w.spanStarts[:0]
+}
+
+// traceID writes a reference to id: 0 and the 16 raw bytes for an id not
+// seen before in this section, else how many distinct ids ago it came first.
+func (w *sectionWriter) traceID(id pcommon.TraceID) {
+	key := binary.LittleEndian.Uint64(id[:8]) ^ binary.LittleEndian.Uint64(id[8:])
+	seq, ok := w.traceIDs[key]
+	if ok && w.traceIDList[seq] == id {
+		w.uvarint(uint64(len(w.traceIDList)) - seq)
+		return
+	}
+	if !ok { // on a key collision the second id is always written raw
+		w.traceIDs[key] = uint64(len(w.traceIDList))
+	}
+	w.traceIDList = append(w.traceIDList, id)
+	w.uvarint(0)
+	w.raw(id[:])
+}
+
+// appendSection writes tag, length, the six stream lengths and the streams.
+func (w *sectionWriter) appendSection(dst []byte, tag sectionTag) []byte {
+	size := 0
+	for _, s := range w.streams {
+		size += uvarintLen(uint64(len(s))) + len(s)
+	}
+	dst = binary.AppendUvarint(dst, uint64(tag))
+	dst = binary.AppendUvarint(dst, uint64(size))
+	for _, s := range w.streams {
+		dst = binary.AppendUvarint(dst, uint64(len(s)))
+	}
+	for _, s := range w.streams {
+		dst = append(dst, s...)
+	}
+	return dst
+}
+
+func (w *sectionWriter) count(n int) {
+	w.streams[streamStruct] = binary.AppendUvarint(w.streams[streamStruct], uint64(n))
+}
+
+func (w *sectionWriter) uvarint(v uint64) {
+	w.streams[streamStruct] = binary.AppendUvarint(w.streams[streamStruct], v)
+}
+
+func (w *sectionWriter) varint(v int64) {
+	w.streams[streamStruct] = binary.AppendVarint(w.streams[streamStruct], v)
+}
+
+func (w *sectionWriter) str(s string) {
+	w.streams[streamStrings] = binary.AppendUvarint(w.streams[streamStrings], w.dict.ref(s))
+}
+
+func (w *sectionWriter) raw(b []byte) {
+	w.streams[streamRaw] = append(w.streams[streamRaw], b...)
+}
+
+// timeDelta writes t - *prev (wrapping) and makes t the new *prev.
+func (w *sectionWriter) timeDelta(prev *uint64, t uint64) {
+	w.timeFrom(*prev, t)
+	*prev = t
+}
+
+// timeFrom writes t - base (wrapping) as a scaled time delta (see
+// appendTimeDelta) without moving a base.
+func (w *sectionWriter) timeFrom(base, t uint64) {
+	w.streams[streamTimes] = appendTimeDelta(w.streams[streamTimes], int64(t-base))
+}
+
+// appendTimeDelta writes d as uvarint(zigzag(d / unit) << 2 | unitCode) with
+// the coarsest unit (s, ms, µs, ns) that divides d: clocks that tick in µs or
+// ms then cost 10 or 20 bits less per delta. A delta in ns that does not fit
+// in 62 bits is written as 0 (which no other delta produces: 0 has code 3)
+// followed by uvarint(zigzag(d)).
+func appendTimeDelta(dst []byte, d int64) []byte {
+	code := uint64(0)
+	switch {
+	case d%1_000_000_000 == 0:
+		d, code = d/1_000_000_000, 3
+	case d%1_000_000 == 0:
+		d, code = d/1_000_000, 2
+	case d%1_000 == 0:
+		d, code = d/1_000, 1
+	}
+	zz := uint64(d<<1 ^ d>>63)
+	if zz >= 1<<62 {
+		return binary.AppendUvarint(append(dst, 0), zz)
+	}
+	return binary.AppendUvarint(dst, zz<<2|code)
+}
+
+func (w *sectionWriter) intValue(v int64) {
+	w.streams[streamInts] = binary.AppendVarint(w.streams[streamInts], v)
+}
+
+func (w *sectionWriter) uintValue(v uint64) {
+	w.streams[streamInts] = binary.AppendUvarint(w.streams[streamInts], v)
+}
+
+func (w *sectionWriter) double(f float64) {
+	w.streams[streamDoubles] = binary.LittleEndian.AppendUint64(w.streams[streamDoubles], math.Float64bits(f))
+}
+
+func (w *sectionWriter) doubleBits(b uint64) {
+	w.streams[streamDoubles] = binary.LittleEndian.AppendUint64(w.streams[streamDoubles], b)
+}
+
+// attrs writes a map as a shape reference and then the values alone. A shape
+// is the list of keys and value tags; maps of one kind (the attributes of
+// all HTTP server spans, say) share it, so their keys are written once.
+func (w *sectionWriter) attrs(m pcommon.Map) {
+	// Pass 1: the shape of m as bytes, to look it up.
+	mark := len(w.shapeKey)
+	for k, v := range m.All() {
+		w.shapeKey = binary.AppendUvarint(w.shapeKey, w.dict.ref(k))
+		w.shapeKey = append(w.shapeKey, byte(tagOf(v)))
+	}
+	key := w.shapeKey[mark:]
+	if ref, ok := w.shapes[string(key)]; ok {
+		w.uvarint(ref)
+	} else {
+		w.shapes[string(key)] = uint64(len(w.shapes)) + 1
+		w.uvarint(0)
+		w.count(m.Len())
+		for k, v := range m.All() {
+			w.str(k)
+			w.uvarint(tagOf(v))
+		}
+	}
+	w.shapeKey = w.shapeKey[:mark] // nested maps below reuse the scratch
+	// Pass 2: the values.
+	for _, v := range m.All() {
+		w.valuePayload(v)
+	}
+}
+
+func tagOf(v pcommon.Value) valueTag {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return valueStr
+	case pcommon.ValueTypeInt:
+		return valueInt
+	case pcommon.ValueTypeDouble:
+		return valueDouble
+	case pcommon.ValueTypeBool:
+		return valueBool
+	case pcommon.ValueTypeBytes:
+		return valueBytes
+	case pcommon.ValueTypeMap:
+		return valueMap
+	case pcommon.ValueTypeSlice:
+		return valueSlice
+	default:
+		return valueEmpty
+	}
+}
+
+// value writes a tag and the payload of v.
+func (w *sectionWriter) value(v pcommon.Value) {
+	w.uvarint(tagOf(v))
+	w.valuePayload(v)
+}
+
+// valuePayload writes v without its tag.
+func (w *sectionWriter) valuePayload(v pcommon.Value) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		w.str(v.Str())
+	case pcommon.ValueTypeInt:
+		w.intValue(v.Int())
+	case pcommon.ValueTypeDouble:
+		w.double(v.Double())
+	case pcommon.ValueTypeBool:
+		if v.Bool() {
+			w.uvarint(1)
+		} else {
+			w.uvarint(0)
+		}
+	case pcommon.ValueTypeBytes:
+		b := v.Bytes()
+		w.count(b.Len())
+		w.raw(b.AsRaw())
+	case pcommon.ValueTypeMap:
+		w.attrs(v.Map())
+	case pcommon.ValueTypeSlice:
+		s := v.Slice()
+		w.count(s.Len())
+		for i := range s.Len() {
+			w.value(s.At(i))
+		}
+	default: // empty: a byte all the same, see valueTag
+		w.uvarint(0)
+	}
+}
+
+func (w *sectionWriter) resource(r pcommon.Resource, schemaURL string) {
+	w.attrs(r.Attributes())
+	w.uvarint(uint64(r.DroppedAttributesCount()))
+	w.str(schemaURL)
+}
+
+func (w *sectionWriter) scope(s pcommon.InstrumentationScope, schemaURL string) {
+	w.str(s.Name())
+	w.str(s.Version())
+	w.attrs(s.Attributes())
+	w.uvarint(uint64(s.DroppedAttributesCount()))
+	w.str(schemaURL)
+}

@@ -1,0 +1,116 @@
+package otlpgo
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// -update rewrites the golden frames and the fuzz seed corpus:
+//
+//	go test ./pkg/otlpgo -run 'TestGolden|TestFuzzSeeds' -update
+var update = flag.Bool("update", false, "rewrite testdata golden frames and fuzz seeds")
+
+// goldenRequest is small and fixed: a change in its frame is a change in the
+// byte layout, made on purpose.
+func goldenRequest() Request {
+	req := NewRequest()
+	t0 := pcommon.Timestamp(1_764_115_200_000_000_000) // 2025-11-26T00:00:00Z
+
+	rs := req.Traces.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "checkout")
+	ss := rs.ScopeSpans().AppendEmpty()
+	ss.Scope().SetName("otelhttp")
+	root := ss.Spans().AppendEmpty()
+	root.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	root.SetSpanID(pcommon.SpanID{1, 1, 1, 1, 1, 1, 1, 1})
+	root.SetName("GET /cart")
+	root.SetKind(ptrace.SpanKindServer)
+	root.SetStartTimestamp(t0)
+	root.SetEndTimestamp(t0 + 20_000_000)
+	root.Attributes().PutStr("http.route", "/cart")
+	root.Attributes().PutInt("http.response.status_code", 200)
+	child := ss.Spans().AppendEmpty()
+	child.SetTraceID(root.TraceID())
+	child.SetSpanID(pcommon.SpanID{2, 2, 2, 2, 2, 2, 2, 2})
+	child.SetParentSpanID(root.SpanID())
+	child.SetName("SELECT carts")
+	child.SetKind(ptrace.SpanKindClient)
+	child.SetStartTimestamp(t0 + 1_000_000)
+	child.SetEndTimestamp(t0 + 5_000_000)
+
+	lr := req.Logs.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(t0 + 2_000_000)
+	lr.SetSeverityNumber(9)
+	lr.SetSeverityText("INFO")
+	lr.Body().SetStr("cart loaded")
+	lr.SetTraceID(root.TraceID())
+	lr.SetSpanID(root.SpanID())
+
+	m := req.Metrics.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("http.server.request.count")
+	sum := m.SetEmptySum()
+	sum.SetIsMonotonic(true)
+	sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	for i := range 3 {
+		p := sum.DataPoints().AppendEmpty()
+		p.SetStartTimestamp(t0)
+		p.SetTimestamp(t0 + pcommon.Timestamp(i+1)*10_000_000_000)
+		p.SetIntValue(int64(100 * (i + 1)))
+		p.Attributes().PutStr("http.route", "/cart")
+	}
+	return req
+}
+
+func TestGolden(t *testing.T) {
+	for _, c := range []Compression{CompressionNone, CompressionZstd} {
+		t.Run(c.String(), func(t *testing.T) {
+			path := filepath.Join("testdata", "golden_"+c.String()+".otlpgo")
+			frame := encodeFrame(t, goldenRequest(), c)
+			if *update {
+				require.NoError(t, os.WriteFile(path, frame, 0o644))
+			}
+			want, err := os.ReadFile(path)
+			require.NoError(t, err)
+			require.Equal(t, want, frame, "the byte layout changed: if on purpose, update docs/protocol.md and run with -update")
+			got, err := Decode(want, DefaultLimits())
+			require.NoError(t, err)
+			requireSameRequest(t, goldenRequest(), got)
+		})
+	}
+}
+
+// TestFuzzSeeds writes real frames into the fuzz seed corpus with -update,
+// and otherwise checks that the corpus decodes as recorded.
+func TestFuzzSeeds(t *testing.T) {
+	seeds := map[string]Request{
+		"golden":       goldenRequest(),
+		"empty":        NewRequest(),
+		"fixture":      fixtureRequest(),
+		"deep":         {Logs: deepLogs(5)},
+		"full_logs":    roundTripCases()[3].req,
+		"full_metrics": roundTripCases()[4].req,
+		"full_traces":  roundTripCases()[2].req,
+	}
+	if !*update {
+		t.Skip("run with -update to rewrite the seed corpus")
+	}
+	for _, fuzzName := range []string{"FuzzDecode", "FuzzRoundTrip"} {
+		dir := filepath.Join("testdata", "fuzz", fuzzName)
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		for name, req := range seeds {
+			for _, c := range []Compression{CompressionNone, CompressionZstd} {
+				frame := encodeFrame(t, req, c)
+				body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", frame)
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "seed_"+name+"_"+c.String()), []byte(body), 0o644))
+			}
+		}
+	}
+}

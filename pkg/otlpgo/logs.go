@@ -1,0 +1,114 @@
+package otlpgo
+
+import (
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// The logs section; layout in docs/protocol.md, "Logs section".
+
+func (w *sectionWriter) logs(ld plog.Logs) {
+	var prevTime uint64
+	rls := ld.ResourceLogs()
+	w.count(rls.Len())
+	for i := range rls.Len() {
+		rl := rls.At(i)
+		w.resource(rl.Resource(), rl.SchemaUrl())
+		sls := rl.ScopeLogs()
+		w.count(sls.Len())
+		for j := range sls.Len() {
+			sl := sls.At(j)
+			w.scope(sl.Scope(), sl.SchemaUrl())
+			records := sl.LogRecords()
+			w.count(records.Len())
+			for k := range records.Len() {
+				w.logRecord(records.At(k), &prevTime)
+			}
+		}
+	}
+}
+
+func (w *sectionWriter) logRecord(lr plog.LogRecord, prevTime *uint64) {
+	t := uint64(lr.Timestamp())
+	w.timeDelta(prevTime, t)
+	w.timeFrom(t, uint64(lr.ObservedTimestamp()))
+	w.varint(int64(lr.SeverityNumber()))
+	w.str(lr.SeverityText())
+	w.value(lr.Body())
+	w.attrs(lr.Attributes())
+	w.uvarint(uint64(lr.DroppedAttributesCount()))
+	w.uvarint(uint64(lr.Flags()))
+	traceID, spanID := lr.TraceID(), lr.SpanID()
+	var presence uint64
+	if !traceID.IsEmpty() {
+		presence |= hasTraceID
+	}
+	if !spanID.IsEmpty() {
+		presence |= hasSpanID
+	}
+	w.uvarint(presence)
+	if presence&hasTraceID != 0 {
+		w.traceID(traceID)
+	}
+	if presence&hasSpanID != 0 {
+		w.raw(spanID[:])
+	}
+	w.str(lr.EventName())
+}
+
+func (r *sectionReader) logs(ld plog.Logs) {
+	var prevTime uint64
+	rls := ld.ResourceLogs()
+	n := r.count(streamStruct, 1, "resources")
+	rls.EnsureCapacity(n)
+	for range n {
+		if r.err != nil {
+			return
+		}
+		rl := rls.AppendEmpty()
+		rl.SetSchemaUrl(r.resource(rl.Resource()))
+		sls := rl.ScopeLogs()
+		ns := r.count(streamStrings, 3, "scopes")
+		sls.EnsureCapacity(ns)
+		for range ns {
+			if r.err != nil {
+				return
+			}
+			sl := sls.AppendEmpty()
+			sl.SetSchemaUrl(r.scope(sl.Scope()))
+			records := sl.LogRecords()
+			nrec := r.count(streamTimes, 2, "log records")
+			r.items(nrec)
+			records.EnsureCapacity(nrec)
+			for range nrec {
+				if r.err != nil {
+					return
+				}
+				r.logRecord(records.AppendEmpty(), &prevTime)
+			}
+		}
+	}
+}
+
+func (r *sectionReader) logRecord(lr plog.LogRecord, prevTime *uint64) {
+	t := r.timeDelta(prevTime)
+	lr.SetTimestamp(t)
+	lr.SetObservedTimestamp(r.timeFrom(uint64(t)))
+	lr.SetSeverityNumber(plog.SeverityNumber(r.int32Value(streamStruct, "severity number")))
+	lr.SetSeverityText(r.str())
+	r.value(lr.Body(), 0)
+	r.attrs(lr.Attributes(), 0)
+	lr.SetDroppedAttributesCount(r.uint32Value("dropped attributes count"))
+	lr.SetFlags(plog.LogRecordFlags(r.uint32Value("log record flags")))
+	presence := r.uvarint()
+	if presence&^(hasTraceID|hasSpanID) != 0 {
+		r.fail(&r.streams[streamStruct], ErrMalformed, "unknown log record presence bits %#x", presence)
+		return
+	}
+	if presence&hasTraceID != 0 {
+		lr.SetTraceID(r.traceIDRef())
+	}
+	if presence&hasSpanID != 0 {
+		lr.SetSpanID(r.spanID())
+	}
+	lr.SetEventName(r.str())
+}

@@ -1,0 +1,410 @@
+package otlpgo
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// sectionReader reads one signal section from its six streams. Its error is
+// sticky: after the first failure every read returns a zero value, so the
+// signal decoders read straight through and finish checks once.
+type sectionReader struct {
+	section string
+	streams [numStreams]cursor
+	st      *decodeState
+	err     *DecodeError
+
+	traceIDs []pcommon.TraceID // distinct trace ids in order of first use
+	spans    []ptrace.Span     // spans of a traces section, by index
+	parents  []parentRef       // parents written as distances, set at the end
+	shapes   []shape           // map shapes in order of first use
+}
+
+// parentRef says that span child has the span id of span parent as parent.
+type parentRef struct {
+	child  int
+	parent int64
+}
+
+func (st *decodeState) newSectionReader(tag sectionTag, c cursor) (*sectionReader, error) {
+	r := &sectionReader{section: tag.String(), st: st}
+	var lens [numStreams]uint64
+	total := uint64(0)
+	for i := range lens {
+		l, ok := c.uvarint()
+		if !ok {
+			return nil, c.fail(r.section, streamNames[i]+" stream length")
+		}
+		lens[i] = l
+		total += min(l, math.MaxUint32) // sum without overflow; each is bounded below
+	}
+	if total > uint64(c.left()) {
+		return nil, &DecodeError{Section: r.section, Offset: c.offset(), Err: ErrTruncated,
+			Detail: fmt.Sprintf("streams declare %d bytes, %d left", total, c.left())}
+	}
+	if total < uint64(c.left()) {
+		return nil, &DecodeError{Section: r.section, Offset: c.offset() + int(total), Err: ErrTrailingBytes,
+			Detail: fmt.Sprintf("%d bytes after the last stream", uint64(c.left())-total)}
+	}
+	for i, l := range lens {
+		r.streams[i] = cursor{buf: c.buf[c.pos : c.pos+int(l)], base: c.offset()}
+		c.pos += int(l)
+	}
+	return r, nil
+}
+
+// finish returns the sticky error, or ErrTrailingBytes if a stream has bytes
+// that nothing read.
+func (r *sectionReader) finish() error {
+	if r.err != nil {
+		return r.err
+	}
+	for i := range r.streams {
+		if c := &r.streams[i]; c.left() > 0 {
+			return &DecodeError{Section: r.section, Offset: c.offset(), Err: ErrTrailingBytes,
+				Detail: fmt.Sprintf("%d bytes left in the %s stream", c.left(), streamNames[i])}
+		}
+	}
+	return nil
+}
+
+func (r *sectionReader) fail(c *cursor, sentinel error, format string, args ...any) {
+	if r.err != nil {
+		return
+	}
+	r.err = &DecodeError{Section: r.section, Offset: c.offset(), Err: sentinel, Detail: fmt.Sprintf(format, args...)}
+	for i := range r.streams { // every later read sees an empty stream
+		r.streams[i].buf = r.streams[i].buf[:r.streams[i].pos]
+	}
+}
+
+func (r *sectionReader) uvarintFrom(stream int) uint64 {
+	c := &r.streams[stream]
+	if c.pos < len(c.buf) && c.buf[c.pos] < 0x80 {
+		v := uint64(c.buf[c.pos])
+		c.pos++
+		return v
+	}
+	if r.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(c.buf[c.pos:])
+	if n <= 0 {
+		if n == 0 {
+			r.fail(c, ErrTruncated, "%s stream ends inside a varint", streamNames[stream])
+		} else {
+			r.fail(c, ErrMalformed, "varint overflows 64 bits in the %s stream", streamNames[stream])
+		}
+		return 0
+	}
+	c.pos += n
+	return v
+}
+
+func (r *sectionReader) varintFrom(stream int) int64 {
+	u := r.uvarintFrom(stream)
+	return int64(u>>1) ^ -int64(u&1)
+}
+
+func (r *sectionReader) uvarint() uint64 { return r.uvarintFrom(streamStruct) }
+func (r *sectionReader) varint() int64   { return r.varintFrom(streamStruct) }
+
+// uint32Value reads a uvarint that pdata holds in 32 bits.
+func (r *sectionReader) uint32Value(what string) uint32 {
+	v := r.uvarint()
+	if v > math.MaxUint32 {
+		r.fail(&r.streams[streamStruct], ErrMalformed, "%s %d does not fit in 32 bits", what, v)
+		return 0
+	}
+	return uint32(v)
+}
+
+// int32Value reads a zigzag varint that pdata holds in 32 bits (enums).
+func (r *sectionReader) int32Value(stream int, what string) int32 {
+	v := r.varintFrom(stream)
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		r.fail(&r.streams[stream], ErrMalformed, "%s %d does not fit in 32 bits", what, v)
+		return 0
+	}
+	return int32(v)
+}
+
+// count reads a count of items each taking at least minBytes of stream, and
+// fails unless the stream still holds that many bytes. Only then may the
+// caller allocate for the items.
+func (r *sectionReader) count(stream, minBytes int, what string) int {
+	at := r.streams[streamStruct].offset()
+	n := r.uvarint()
+	c := &r.streams[stream]
+	if n > uint64(c.left()/minBytes) {
+		r.fail(c, ErrTruncated, "%d %s at offset %d need at least %d bytes of the %s stream, %d left",
+			n, what, at, n*uint64(minBytes), streamNames[stream], c.left())
+		return 0
+	}
+	return int(n)
+}
+
+// items counts spans, log records and data points against Limits.MaxItems.
+func (r *sectionReader) items(n int) {
+	r.st.items += n
+	if r.st.items > r.st.limits.MaxItems {
+		r.fail(&r.streams[streamStruct], ErrLimitExceeded, "%d items, limit is %d", r.st.items, r.st.limits.MaxItems)
+	}
+}
+
+// bytesLeft is what all streams of the section have left.
+func (r *sectionReader) bytesLeft() int {
+	n := 0
+	for i := range r.streams {
+		n += r.streams[i].left()
+	}
+	return n
+}
+
+func (r *sectionReader) str() string {
+	ref := r.uvarintFrom(streamStrings)
+	if ref == 0 {
+		return ""
+	}
+	if ref > uint64(len(r.st.dict)) {
+		c := &r.streams[streamStrings]
+		c.pos-- // point at the reference, not after it
+		r.fail(c, ErrDictIndex, "string index %d out of range (dict has %d)", ref, len(r.st.dict))
+		return ""
+	}
+	return r.st.dict[ref-1]
+}
+
+// raw returns the next n bytes of the raw stream, aliasing the body.
+func (r *sectionReader) raw(n int) []byte {
+	c := &r.streams[streamRaw]
+	if n > c.left() {
+		r.fail(c, ErrTruncated, "%d raw bytes wanted, %d left", n, c.left())
+		return nil
+	}
+	b := c.buf[c.pos : c.pos+n]
+	c.pos += n
+	return b
+}
+
+func (r *sectionReader) traceID() pcommon.TraceID {
+	var id pcommon.TraceID
+	copy(id[:], r.raw(16))
+	return id
+}
+
+// traceIDRef reads what sectionWriter.traceID wrote.
+func (r *sectionReader) traceIDRef() pcommon.TraceID {
+	back := r.uvarint()
+	if back == 0 {
+		id := r.traceID()
+		if r.err == nil {
+			r.traceIDs = append(r.traceIDs, id)
+		}
+		return id
+	}
+	if back > uint64(len(r.traceIDs)) {
+		r.fail(&r.streams[streamStruct], ErrMalformed, "trace id reference %d back, only %d ids so far", back, len(r.traceIDs))
+		return pcommon.TraceID{}
+	}
+	return r.traceIDs[uint64(len(r.traceIDs))-back]
+}
+
+func (r *sectionReader) spanID() pcommon.SpanID {
+	var id pcommon.SpanID
+	copy(id[:], r.raw(8))
+	return id
+}
+
+// timeDelta reads a delta against *prev and moves *prev to the result.
+func (r *sectionReader) timeDelta(prev *uint64) pcommon.Timestamp {
+	*prev += uint64(r.timeDeltaValue())
+	return pcommon.Timestamp(*prev)
+}
+
+// timeFrom reads a delta against base.
+func (r *sectionReader) timeFrom(base uint64) pcommon.Timestamp {
+	return pcommon.Timestamp(base + uint64(r.timeDeltaValue()))
+}
+
+// timeUnits are the units of time delta unit codes 0 to 3.
+var timeUnits = [4]int64{1, 1_000, 1_000_000, 1_000_000_000}
+
+// timeDeltaValue reads what appendTimeDelta wrote; the multiplication wraps
+// like the subtraction that made the delta.
+func (r *sectionReader) timeDeltaValue() int64 {
+	u := r.uvarintFrom(streamTimes)
+	if u == 0 { // escape: a full 64-bit zigzag delta in ns follows
+		return r.varintFrom(streamTimes)
+	}
+	z := u >> 2
+	return (int64(z>>1) ^ -int64(z&1)) * timeUnits[u&3]
+}
+
+func (r *sectionReader) intValue() int64   { return r.varintFrom(streamInts) }
+func (r *sectionReader) uintValue() uint64 { return r.uvarintFrom(streamInts) }
+
+func (r *sectionReader) doubleBits() uint64 {
+	c := &r.streams[streamDoubles]
+	if c.left() < 8 {
+		r.fail(c, ErrTruncated, "double wanted, %d bytes left", c.left())
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(c.buf[c.pos:])
+	c.pos += 8
+	return v
+}
+
+func (r *sectionReader) double() float64 { return math.Float64frombits(r.doubleBits()) }
+
+// shape is the keys and value tags of a map; see sectionWriter.attrs.
+type shape struct {
+	keys []string
+	tags []valueTag
+}
+
+// readShape reads a shape reference, and the shape itself if it is new.
+func (r *sectionReader) readShape() *shape {
+	ref := r.uvarint()
+	if ref > 0 {
+		if ref > uint64(len(r.shapes)) {
+			r.fail(&r.streams[streamStruct], ErrMalformed, "map shape %d out of range (section has %d so far)", ref, len(r.shapes))
+			return &shape{}
+		}
+		return &r.shapes[ref-1]
+	}
+	at := r.streams[streamStruct].offset()
+	n := r.count(streamStrings, 1, "attributes")
+	if n > r.st.limits.MaxMapEntries {
+		r.fail(&r.streams[streamStruct], ErrLimitExceeded, "map at offset %d has %d keys, limit is %d", at, n, r.st.limits.MaxMapEntries)
+		return &shape{}
+	}
+	sh := shape{keys: make([]string, n), tags: make([]valueTag, n)}
+	for i := range n {
+		sh.keys[i] = r.str()
+		tag := r.uvarint()
+		if tag > valueSlice {
+			c := &r.streams[streamStruct]
+			c.pos--
+			r.fail(c, ErrMalformed, "unknown value tag %d", tag)
+		}
+		sh.tags[i] = tag
+	}
+	if r.err != nil {
+		return &shape{}
+	}
+	r.shapes = append(r.shapes, sh)
+	return &r.shapes[len(r.shapes)-1]
+}
+
+// attrs reads a map at nesting depth into m, which must be empty.
+func (r *sectionReader) attrs(m pcommon.Map, depth int) {
+	sh := r.readShape()
+	if len(sh.keys) == 0 {
+		return
+	}
+	// Each value takes at least one byte of some stream.
+	if left := r.bytesLeft(); len(sh.keys) > left {
+		r.fail(&r.streams[streamStruct], ErrTruncated, "map of %d values, %d bytes left in the section", len(sh.keys), left)
+		return
+	}
+	m.EnsureCapacity(len(sh.keys))
+	for i, k := range sh.keys {
+		if r.err != nil {
+			return
+		}
+		switch tag := sh.tags[i]; tag {
+		case valueStr:
+			m.PutStr(k, r.str())
+		case valueInt:
+			m.PutInt(k, r.intValue())
+		case valueDouble:
+			m.PutDouble(k, r.double())
+		case valueBool:
+			m.PutBool(k, r.boolValue())
+		default:
+			r.valueTagged(m.PutEmpty(k), tag, depth)
+		}
+	}
+}
+
+func (r *sectionReader) boolValue() bool {
+	b := r.uvarint()
+	if b > 1 {
+		r.fail(&r.streams[streamStruct], ErrMalformed, "bool value %d, want 0 or 1", b)
+	}
+	return b == 1
+}
+
+// value reads one AnyValue into v, which must be empty.
+func (r *sectionReader) value(v pcommon.Value, depth int) {
+	r.valueTagged(v, r.uvarint(), depth)
+}
+
+func (r *sectionReader) valueTagged(v pcommon.Value, tag uint64, depth int) {
+	switch tag {
+	case valueEmpty:
+		if b := r.uvarint(); b != 0 {
+			r.fail(&r.streams[streamStruct], ErrMalformed, "empty value payload %d, want 0", b)
+		}
+	case valueStr:
+		v.SetStr(r.str())
+	case valueInt:
+		v.SetInt(r.intValue())
+	case valueDouble:
+		v.SetDouble(r.double())
+	case valueBool:
+		v.SetBool(r.boolValue())
+	case valueBytes:
+		at := r.streams[streamStruct].offset()
+		n := r.uvarint()
+		if n > uint64(r.st.limits.MaxStringBytes) {
+			r.fail(&r.streams[streamStruct], ErrLimitExceeded, "bytes value at offset %d is %d bytes, limit is %d", at, n, r.st.limits.MaxStringBytes)
+			return
+		}
+		b := r.raw(int(n))
+		if r.err == nil {
+			v.SetEmptyBytes().Append(b...)
+		}
+	case valueMap, valueSlice:
+		if depth >= r.st.limits.MaxDepth {
+			r.fail(&r.streams[streamStruct], ErrTooDeep, "value nested deeper than %d", r.st.limits.MaxDepth)
+			return
+		}
+		if tag == valueMap {
+			r.attrs(v.SetEmptyMap(), depth+1)
+			return
+		}
+		n := r.count(streamStruct, 1, "array values")
+		s := v.SetEmptySlice()
+		s.EnsureCapacity(n)
+		for range n {
+			if r.err != nil {
+				return
+			}
+			r.value(s.AppendEmpty(), depth+1)
+		}
+	default:
+		c := &r.streams[streamStruct]
+		c.pos--
+		r.fail(c, ErrMalformed, "unknown value tag %d", tag)
+	}
+}
+
+func (r *sectionReader) resource(res pcommon.Resource) (schemaURL string) {
+	r.attrs(res.Attributes(), 0)
+	res.SetDroppedAttributesCount(r.uint32Value("dropped attributes count"))
+	return r.str()
+}
+
+func (r *sectionReader) scope(s pcommon.InstrumentationScope) (schemaURL string) {
+	s.SetName(r.str())
+	s.SetVersion(r.str())
+	r.attrs(s.Attributes(), 0)
+	s.SetDroppedAttributesCount(r.uint32Value("dropped attributes count"))
+	return r.str()
+}

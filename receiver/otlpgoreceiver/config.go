@@ -1,0 +1,160 @@
+package otlpgoreceiver // import "github.com/otelfusion/otelfusion/receiver/otlpgoreceiver"
+
+import (
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configgrpc"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/receiver/otlpreceiver"
+
+	"github.com/otelfusion/otelfusion/pkg/otlpgo"
+)
+
+// Config is the configuration of the otlpgo receiver: the standard OTLP
+// protocols, served by the core OTLP receiver, plus the fused frame endpoint.
+type Config struct {
+	// Protocols configures standard OTLP/gRPC and OTLP/HTTP. Each is served
+	// only when its key is present, as with the core otlp receiver.
+	Protocols Protocols `mapstructure:"protocols"`
+
+	// Fused configures the HTTP endpoint that takes fused frames.
+	Fused FusedConfig `mapstructure:"fused"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// Protocols holds the standard OTLP servers, with the core otlp receiver's
+// own settings types so every option it documents works here unchanged.
+type Protocols struct {
+	// GRPC configures the OTLP/gRPC server.
+	GRPC configoptional.Optional[configgrpc.ServerConfig] `mapstructure:"grpc"`
+
+	// HTTP configures the OTLP/HTTP server, including its URL paths.
+	HTTP configoptional.Optional[otlpreceiver.HTTPConfig] `mapstructure:"http"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// FusedConfig configures the fused frame endpoint, POST /v1/fused.
+type FusedConfig struct {
+	// ServerConfig is the HTTP server: endpoint, TLS, auth, CORS,
+	// max_request_body_size, include_metadata and the rest of confighttp.
+	ServerConfig confighttp.ServerConfig `mapstructure:",squash"`
+
+	// Limits bound what the frame decoder accepts from one request.
+	Limits LimitsConfig `mapstructure:"limits"`
+
+	// RetryAfter is the Retry-After sent when a pipeline refuses a signal for
+	// now without saying how long to wait (no gRPC RetryInfo in its error).
+	RetryAfter time.Duration `mapstructure:"retry_after"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// LimitsConfig is the YAML form of otlpgo.Limits.
+type LimitsConfig struct {
+	// MaxFrameBytes bounds the encoded frame, header included; a larger
+	// request body is answered 413.
+	MaxFrameBytes int `mapstructure:"max_frame_bytes"`
+	// MaxBodyBytes bounds the frame body after decompression.
+	MaxBodyBytes int `mapstructure:"max_body_bytes"`
+	// MaxItems bounds spans + log records + metric data points in one frame.
+	MaxItems int `mapstructure:"max_items"`
+	// MaxDictEntries bounds the number of strings in the frame dictionary.
+	MaxDictEntries int `mapstructure:"max_dict_entries"`
+	// MaxStringBytes bounds the length of any one string or bytes value.
+	MaxStringBytes int `mapstructure:"max_string_bytes"`
+	// MaxDepth bounds the nesting of map and array attribute values.
+	MaxDepth int `mapstructure:"max_depth"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+const (
+	defaultGRPCEndpoint  = "localhost:4317"
+	defaultHTTPEndpoint  = "localhost:4318"
+	defaultFusedEndpoint = "localhost:4319"
+	defaultRetryAfter    = time.Second
+)
+
+var _ component.Config = (*Config)(nil)
+
+func createDefaultConfig() component.Config {
+	// The core receiver's defaults (gRPC read buffer, URL paths, timeouts)
+	// are taken from its factory so the two never drift apart.
+	core := otlpreceiver.NewFactory().CreateDefaultConfig().(*otlpreceiver.Config)
+
+	fusedServer := confighttp.NewDefaultServerConfig()
+	fusedServer.NetAddr.Endpoint = defaultFusedEndpoint
+	// A frame may be as large as the decoder allows; confighttp's own 20 MiB
+	// default would silently undercut max_frame_bytes.
+	fusedServer.MaxRequestBodySize = int64(otlpgo.DefaultLimits().MaxFrameBytes)
+
+	return &Config{
+		Protocols: Protocols{
+			GRPC: core.Protocols.GRPC,
+			HTTP: core.Protocols.HTTP,
+		},
+		Fused: FusedConfig{
+			ServerConfig: fusedServer,
+			Limits:       limitsConfigFrom(otlpgo.DefaultLimits()),
+			RetryAfter:   defaultRetryAfter,
+		},
+	}
+}
+
+// Validate checks the fused settings; confighttp and configgrpc validate
+// their own sections.
+func (cfg *Config) Validate() error {
+	var errs error
+	if cfg.Fused.RetryAfter <= 0 {
+		errs = errors.Join(errs, errors.New("'fused::retry_after' must be > 0"))
+	}
+	l := cfg.Fused.Limits
+	for _, limit := range []struct {
+		key   string
+		value int
+	}{
+		{"max_frame_bytes", l.MaxFrameBytes},
+		{"max_body_bytes", l.MaxBodyBytes},
+		{"max_items", l.MaxItems},
+		{"max_dict_entries", l.MaxDictEntries},
+		{"max_string_bytes", l.MaxStringBytes},
+		{"max_depth", l.MaxDepth},
+	} {
+		if limit.value <= 0 {
+			errs = errors.Join(errs, errors.New("'fused::limits::"+limit.key+"' must be > 0"))
+		}
+	}
+	return errs
+}
+
+// decoderLimits returns the limits to decode frames with.
+func (l LimitsConfig) decoderLimits() otlpgo.Limits {
+	return otlpgo.Limits{
+		MaxFrameBytes:  l.MaxFrameBytes,
+		MaxBodyBytes:   l.MaxBodyBytes,
+		MaxItems:       l.MaxItems,
+		MaxDictEntries: l.MaxDictEntries,
+		MaxStringBytes: l.MaxStringBytes,
+		MaxDepth:       l.MaxDepth,
+	}
+}
+
+func limitsConfigFrom(l otlpgo.Limits) LimitsConfig {
+	return LimitsConfig{
+		MaxFrameBytes:  l.MaxFrameBytes,
+		MaxBodyBytes:   l.MaxBodyBytes,
+		MaxItems:       l.MaxItems,
+		MaxDictEntries: l.MaxDictEntries,
+		MaxStringBytes: l.MaxStringBytes,
+		MaxDepth:       l.MaxDepth,
+	}
+}
