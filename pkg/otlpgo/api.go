@@ -57,7 +57,8 @@ type EncodeOptions struct {
 }
 
 // Limits bound what a decoder accepts. A frame that exceeds any of them is
-// rejected with ErrLimitExceeded before the memory for it is allocated.
+// rejected with ErrLimitExceeded (ErrTooDeep for MaxDepth) before the memory
+// for it is allocated. A zero field takes its value from DefaultLimits.
 type Limits struct {
 	// MaxFrameBytes bounds the encoded frame, header included.
 	MaxFrameBytes int

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
 // Decoder reads frames within its Limits, reusing a decompression buffer
@@ -40,8 +42,17 @@ func Decode(frame []byte, limits Limits) (Request, error) {
 	return req, err
 }
 
-// Decode reads one frame; see the package-level Decode.
+// Decode reads one frame; see the package-level Decode. On error it returns
+// an empty Request: a frame is used whole or not at all.
 func (d *Decoder) Decode(frame []byte) (Request, error) {
+	req, err := d.decode(frame)
+	if err != nil {
+		return NewRequest(), err
+	}
+	return req, nil
+}
+
+func (d *Decoder) decode(frame []byte) (Request, error) {
 	req := NewRequest()
 	body, err := d.body(frame)
 	if err != nil {
@@ -93,7 +104,7 @@ func (d *Decoder) Decode(frame []byte) (Request, error) {
 			r.metrics(req.Metrics)
 		}
 		if err := r.finish(); err != nil {
-			return NewRequest(), err
+			return req, err
 		}
 	}
 	return req, nil
@@ -157,9 +168,11 @@ func (d *Decoder) body(frame []byte) ([]byte, error) {
 
 // decodeState is what the sections of one frame share.
 type decodeState struct {
-	limits Limits
-	dict   []string
-	items  int
+	limits   Limits
+	dict     []string
+	items    int
+	traceIDs []pcommon.TraceID // distinct trace ids of the frame, in order (ids.go)
+	spanIDs  []pcommon.SpanID  // the frame's span id list (ids.go)
 }
 
 // readDict reads the dict section into one string that all entries slice, so

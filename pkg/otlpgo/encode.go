@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"sync"
 	"unsafe"
@@ -21,6 +22,7 @@ import (
 type Encoder struct {
 	opts     EncodeOptions
 	dict     dictWriter
+	ids      idWriter
 	sections [3]sectionWriter // traces, logs, metrics
 	body     []byte           // the body before compression
 }
@@ -28,14 +30,29 @@ type Encoder struct {
 // NewEncoder returns an Encoder that writes frames with opts.
 func NewEncoder(opts EncodeOptions) *Encoder {
 	e := &Encoder{opts: opts}
-	e.dict.index = make(map[string]uint64)
+	e.dict.seed = maphash.MakeSeed()
 	for i := range e.sections {
 		e.sections[i].dict = &e.dict
+		e.sections[i].ids = &e.ids
 	}
 	return e
 }
 
 var encoderPools [2]sync.Pool // by Compression
+
+// maxPooledEncoderBytes keeps one huge frame from pinning its buffers in the pool.
+const maxPooledEncoderBytes = 16 << 20
+
+// retained is the buffer memory e holds on to between frames.
+func (e *Encoder) retained() int {
+	n := cap(e.body) + cap(e.dict.data) + 4*cap(e.dict.ends) + 8*cap(e.dict.table)
+	for i := range e.sections {
+		for _, s := range e.sections[i].streams {
+			n += cap(s)
+		}
+	}
+	return n
+}
 
 // AppendFrame appends one frame holding req to dst and returns the extended
 // buffer. It uses a pooled Encoder and is safe for concurrent use.
@@ -49,14 +66,21 @@ func AppendFrame(dst []byte, req Request, opts EncodeOptions) ([]byte, error) {
 		e = NewEncoder(opts)
 	}
 	dst, err := e.AppendFrame(dst, req)
-	pool.Put(e)
+	if e.retained() <= maxPooledEncoderBytes {
+		pool.Put(e)
+	}
 	return dst, err
 }
 
 // AppendFrame appends one frame holding req to dst and returns the extended
 // buffer. Signals that are zero values or have no resources are left out.
 func (e *Encoder) AppendFrame(dst []byte, req Request) ([]byte, error) {
+	compress := e.opts.Compression == CompressionZstd
+	if !compress && e.opts.Compression != CompressionNone {
+		return dst, fmt.Errorf("otlpgo: unknown compression %d", e.opts.Compression)
+	}
 	e.dict.reset()
+	e.ids.reset()
 	present := [3]bool{}
 	if req.Traces != (ptrace.Traces{}) && req.Traces.ResourceSpans().Len() > 0 {
 		present[0] = true
@@ -75,11 +99,8 @@ func (e *Encoder) AppendFrame(dst []byte, req Request) ([]byte, error) {
 	}
 
 	var flags byte
-	compress := e.opts.Compression == CompressionZstd
 	if compress {
 		flags |= flagZstd
-	} else if e.opts.Compression != CompressionNone {
-		return dst, fmt.Errorf("otlpgo: unknown compression %d", e.opts.Compression)
 	}
 
 	start := len(dst)
@@ -92,7 +113,7 @@ func (e *Encoder) AppendFrame(dst []byte, req Request) ([]byte, error) {
 		body = e.body[:0]
 	}
 	bodyStart := len(body)
-	if len(e.dict.entries) > 0 {
+	if e.dict.len() > 0 {
 		body = e.dict.appendSection(body)
 	}
 	tags := [3]sectionTag{sectionTraces, sectionLogs, sectionMetrics}
@@ -102,7 +123,7 @@ func (e *Encoder) AppendFrame(dst []byte, req Request) ([]byte, error) {
 		}
 	}
 	rawLen := len(body) - bodyStart
-	if rawLen > math.MaxUint32 {
+	if uint64(rawLen) > math.MaxUint32 {
 		return dst[:start], errors.New("otlpgo: frame body over 4 GiB")
 	}
 	if compress {
@@ -112,7 +133,7 @@ func (e *Encoder) AppendFrame(dst []byte, req Request) ([]byte, error) {
 		dst = body
 	}
 	bodyLen := len(dst) - start - headerSize
-	if bodyLen > math.MaxUint32 {
+	if uint64(bodyLen) > math.MaxUint32 {
 		return dst[:start], errors.New("otlpgo: frame body over 4 GiB")
 	}
 	binary.LittleEndian.PutUint32(dst[start+8:], uint32(bodyLen))
@@ -123,8 +144,16 @@ func (e *Encoder) AppendFrame(dst []byte, req Request) ([]byte, error) {
 // dictWriter collects the strings of a frame. Reference 0 is the empty
 // string; reference k >= 1 is the k-th entry.
 type dictWriter struct {
-	index   map[string]uint64
-	entries []string
+	// data holds the entries back to back and ends[k-1] where entry k ends:
+	// the dict section in the making. Comparisons read this one hot buffer
+	// instead of strings scattered over the caller's heap.
+	data []byte
+	ends []uint32
+	// table is an open-addressing hash set over the entries: each slot holds
+	// ref<<32 | the high 32 bits of the string's hash, 0 when free: one
+	// maphash and a short probe, cheaper than a map[string]uint64.
+	table []uint64
+	seed  maphash.Seed
 	// recent remembers references by string address: equal strings in pdata
 	// often share memory (literals, or strings decoded from one dictionary),
 	// and comparing an address is far cheaper than hashing the bytes.
@@ -132,7 +161,10 @@ type dictWriter struct {
 	frame  uint32 // entries of recent from another frame are stale
 }
 
-const recentSize = 4096
+const (
+	recentBits = 10
+	recentSize = 1 << recentBits
+)
 
 type recentRef struct {
 	data  uintptr
@@ -142,9 +174,9 @@ type recentRef struct {
 }
 
 func (d *dictWriter) reset() {
-	clear(d.index)
-	clear(d.entries) // let the strings of the last frame go
-	d.entries = d.entries[:0]
+	clear(d.table)
+	d.data = d.data[:0]
+	d.ends = d.ends[:0]
 	d.frame++
 	if d.frame == 0 { // wrapped: old stamps could look current
 		clear(d.recent[:])
@@ -152,46 +184,102 @@ func (d *dictWriter) reset() {
 	}
 }
 
+func (d *dictWriter) len() int { return len(d.ends) }
+
+// entry returns entry k (from 1) as bytes.
+func (d *dictWriter) entry(k uint64) []byte {
+	start := uint32(0)
+	if k > 1 {
+		start = d.ends[k-2]
+	}
+	return d.data[start:d.ends[k-1]]
+}
+
+func (d *dictWriter) add(s string) uint64 {
+	d.data = append(d.data, s...)
+	d.ends = append(d.ends, uint32(len(d.data)))
+	return uint64(len(d.ends))
+}
+
 func (d *dictWriter) ref(s string) uint64 {
 	if s == "" {
 		return 0
 	}
 	if len(s) > maxDedupLen {
-		d.entries = append(d.entries, s)
-		return uint64(len(d.entries))
+		return d.add(s)
 	}
-	// The address cannot be reused within the frame: entries holds the string.
+	// Addresses are unique for the frame: the request holds its strings
+	// until AppendFrame returns, and stamps expire older entries.
 	data := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-	slot := &d.recent[(data*0x9E3779B97F4A7C15)>>(64-12)%recentSize]
+	slot := &d.recent[(uint64(data)*0x9E3779B97F4A7C15)>>(64-recentBits)] // Fibonacci hashing
 	if slot.data == data && slot.len == len(s) && slot.frame == d.frame {
 		return slot.ref
 	}
-	r, ok := d.index[s]
-	if !ok {
-		d.entries = append(d.entries, s)
-		r = uint64(len(d.entries))
-		d.index[s] = r
-	}
+	r := d.lookupOrAdd(s)
 	*slot = recentRef{data: data, len: len(s), ref: r, frame: d.frame}
 	return r
 }
 
+const minDictTable = 1024
+
+func (d *dictWriter) lookupOrAdd(s string) uint64 {
+	if len(d.table) == 0 {
+		d.table = make([]uint64, minDictTable)
+	}
+	h := maphash.String(d.seed, s)
+	tag := h >> 32
+	mask := uint64(len(d.table) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		slot := d.table[i]
+		if slot == 0 {
+			r := d.add(s)
+			d.table[i] = r<<32 | tag
+			if d.len()*2 > len(d.table) {
+				d.grow()
+			}
+			return r
+		}
+		if slot&0xffffffff == tag && string(d.entry(slot>>32)) == s {
+			return slot >> 32
+		}
+	}
+}
+
+// grow doubles the table and puts the deduplicated entries back.
+func (d *dictWriter) grow() {
+	old := d.table
+	d.table = make([]uint64, 2*len(old))
+	mask := uint64(len(d.table) - 1)
+	for _, slot := range old {
+		if slot == 0 {
+			continue
+		}
+		h := maphash.Bytes(d.seed, d.entry(slot>>32))
+		i := h & mask
+		for d.table[i] != 0 {
+			i = (i + 1) & mask
+		}
+		d.table[i] = slot
+	}
+}
+
 // appendSection writes the dict section: count, all lengths, then all bytes.
 func (d *dictWriter) appendSection(dst []byte) []byte {
-	size := uvarintLen(uint64(len(d.entries)))
-	for _, s := range d.entries {
-		size += uvarintLen(uint64(len(s))) + len(s)
+	size := uvarintLen(uint64(d.len())) + len(d.data)
+	start := uint32(0)
+	for _, end := range d.ends {
+		size += uvarintLen(uint64(end - start))
+		start = end
 	}
 	dst = binary.AppendUvarint(dst, uint64(sectionDict))
 	dst = binary.AppendUvarint(dst, uint64(size))
-	dst = binary.AppendUvarint(dst, uint64(len(d.entries)))
-	for _, s := range d.entries {
-		dst = binary.AppendUvarint(dst, uint64(len(s)))
+	dst = binary.AppendUvarint(dst, uint64(d.len()))
+	start = 0
+	for _, end := range d.ends {
+		dst = binary.AppendUvarint(dst, uint64(end-start))
+		start = end
 	}
-	for _, s := range d.entries {
-		dst = append(dst, s...)
-	}
-	return dst
+	return append(dst, d.data...)
 }
 
 func uvarintLen(v uint64) int {
@@ -207,16 +295,9 @@ func uvarintLen(v uint64) int {
 type sectionWriter struct {
 	dict    *dictWriter
 	streams [numStreams][]byte
-	// traceIDs numbers the distinct trace ids of the section in order of
-	// first use, so a repeated id is written as a short back reference.
-	// traceIDs is keyed by the two halves of an id xored, checked against
-	// traceIDList (a 64-bit key hashes much faster than a 16-byte one).
-	traceIDs    map[uint64]uint64
-	traceIDList []pcommon.TraceID
-	// spanIndex maps the span ids of a traces section to their position, so
-	// a parent span id is written as a distance to its span.
-	spanIndex  map[pcommon.SpanID]int
-	spanStarts []uint64 // start times of the spans written so far, by index
+	ids     *idWriter
+	// spanStarts are the start times of the spans written so far, by index.
+	spanStarts []uint64
 	// shapes numbers the map shapes of the section from 1 (see attrs);
 	// shapeKey is scratch for building a shape's lookup key.
 	shapes   map[string]uint64
@@ -227,33 +308,11 @@ func (w *sectionWriter) reset() {
 	for i := range w.streams {
 		w.streams[i] = w.streams[i][:0]
 	}
-	if w.traceIDs == nil {
-		w.traceIDs = make(map[uint64]uint64)
-		w.spanIndex = make(map[pcommon.SpanID]int)
+	if w.shapes == nil {
 		w.shapes = make(map[string]uint64)
 	}
-	clear(w.traceIDs)
-	clear(w.spanIndex)
 	clear(w.shapes)
-	w.traceIDList = w.traceIDList[:0]
 	w.spanStarts = w.spanStarts[:0]
-}
-
-// traceID writes a reference to id: 0 and the 16 raw bytes for an id not
-// seen before in this section, else how many distinct ids ago it came first.
-func (w *sectionWriter) traceID(id pcommon.TraceID) {
-	key := binary.LittleEndian.Uint64(id[:8]) ^ binary.LittleEndian.Uint64(id[8:])
-	seq, ok := w.traceIDs[key]
-	if ok && w.traceIDList[seq] == id {
-		w.uvarint(uint64(len(w.traceIDList)) - seq)
-		return
-	}
-	if !ok { // on a key collision the second id is always written raw
-		w.traceIDs[key] = uint64(len(w.traceIDList))
-	}
-	w.traceIDList = append(w.traceIDList, id)
-	w.uvarint(0)
-	w.raw(id[:])
 }
 
 // appendSection writes tag, length, the six stream lengths and the streams.

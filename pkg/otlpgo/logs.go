@@ -50,7 +50,7 @@ func (w *sectionWriter) logRecord(lr plog.LogRecord, prevTime *uint64) {
 		w.traceID(traceID)
 	}
 	if presence&hasSpanID != 0 {
-		w.raw(spanID[:])
+		w.spanIDRef(spanID)
 	}
 	w.str(lr.EventName())
 }
@@ -108,7 +108,7 @@ func (r *sectionReader) logRecord(lr plog.LogRecord, prevTime *uint64) {
 		lr.SetTraceID(r.traceIDRef())
 	}
 	if presence&hasSpanID != 0 {
-		lr.SetSpanID(r.spanID())
+		lr.SetSpanID(r.spanIDRef())
 	}
 	lr.SetEventName(r.str())
 }

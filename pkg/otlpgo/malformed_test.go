@@ -140,6 +140,14 @@ func TestDecodeMalformed(t *testing.T) {
 			streamsPayload([]byte{1, 0, 1, 42}, []byte{0}, nil, nil, nil, nil)), -1), want: ErrMalformed},
 		{name: "varint over 64 bits", frame: frameWithBody(0, appendSection(nil, sectionLogs,
 			streamsPayload([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, nil, nil, nil, nil, nil)), -1), want: ErrMalformed},
+		{name: "map keys over limit", frame: logs, limits: Limits{MaxMapEntries: 3}, want: ErrLimitExceeded},
+		{name: "shape reused past the bytes left", frame: frameWithBody(0, appendSection(nil, sectionLogs,
+			streamsPayload([]byte{1, 0, 2, 0, 0, 0, 0, 0, 1, 1}, []byte{0, 0, 0, 0, 0, 0}, nil, nil, nil, nil)), -1),
+			want: ErrTruncated, msg: "otlpgo: section logs at offset 34: map of 2 values, 1 bytes left in the section"},
+		{name: "span id reference out of range", frame: frameWithBody(0, appendSection(nil, sectionLogs,
+			streamsPayload([]byte{1, 0, 0, 0, 1, 1, 0, 1, 0, byte(valueEmpty), 0, 1, 0, 0, hasSpanID, 5},
+				[]byte{0, 0, 0, 0, 0, 0}, nil, []byte{3, 3}, nil, nil)), -1),
+			want: ErrMalformed, msg: "otlpgo: section logs at offset 40: span id reference 5 back, the frame has 0 so far"},
 		{name: "shape reference out of range", frame: frameWithBody(0, appendSection(nil, sectionLogs,
 			streamsPayload([]byte{1, 3}, nil, nil, nil, nil, nil)), -1), want: ErrMalformed},
 	}
@@ -195,4 +203,10 @@ func TestRequestCounts(t *testing.T) {
 	req := Request{Traces: gen.Traces(7), Metrics: gen.Metrics(11)}
 	spans, records, points := req.Counts()
 	require.Equal(t, [3]int{7, 0, 11}, [3]int{spans, records, points})
+}
+
+func TestDecodeErrorMessage(t *testing.T) {
+	err := &DecodeError{Section: "metrics", Offset: 9, Err: ErrTruncated}
+	require.EqualError(t, err, "otlpgo: section metrics at offset 9: truncated")
+	require.ErrorIs(t, err, ErrTruncated)
 }

@@ -150,7 +150,7 @@ func (w *sectionWriter) exemplars(es pmetric.ExemplarSlice, pointTime uint64) {
 			w.traceID(traceID)
 		}
 		if presence&hasSpanID != 0 {
-			w.raw(spanID[:])
+			w.spanIDRef(spanID)
 		}
 	}
 }
@@ -396,7 +396,7 @@ func (r *sectionReader) exemplars(es pmetric.ExemplarSlice, pointTime uint64) {
 			e.SetTraceID(r.traceIDRef())
 		}
 		if presence&hasSpanID != 0 {
-			e.SetSpanID(r.spanID())
+			e.SetSpanID(r.spanIDRef())
 		}
 	}
 }
@@ -424,10 +424,11 @@ func (r *sectionReader) uint64s(dst pcommon.UInt64Slice) {
 	if n == 0 {
 		return
 	}
-	dst.EnsureCapacity(n)
-	for range n {
-		dst.Append(r.uintValue())
+	counts := make([]uint64, n)
+	for i := range counts {
+		counts[i] = r.uintValue()
 	}
+	dst.FromRaw(counts)
 }
 
 func (r *sectionReader) histogramPoint(p pmetric.HistogramDataPoint, times *pointTimes) {
@@ -448,11 +449,11 @@ func (r *sectionReader) histogramPoint(p pmetric.HistogramDataPoint, times *poin
 	}
 	r.uint64s(p.BucketCounts())
 	if n := r.count(streamDoubles, 8, "explicit bounds"); n > 0 {
-		bounds := p.ExplicitBounds()
-		bounds.EnsureCapacity(n)
-		for range n {
-			bounds.Append(r.double())
+		bounds := make([]float64, n)
+		for i := range bounds {
+			bounds[i] = r.double()
 		}
+		p.ExplicitBounds().FromRaw(bounds)
 	}
 	r.exemplars(p.Exemplars(), uint64(t))
 }

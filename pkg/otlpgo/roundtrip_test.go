@@ -2,6 +2,9 @@ package otlpgo
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -73,7 +76,24 @@ func roundTripCases() []struct {
 		{"only logs", Request{Logs: gen.Logs(200)}},
 		{"traces and metrics", Request{Traces: gen.Traces(200), Metrics: gen.Metrics(300)}},
 		{"all three", Request{Traces: gen.Traces(500), Logs: gen.Logs(500), Metrics: gen.Metrics(500)}},
+		{"many distinct strings", manyStrings(5000)},
 	}
+}
+
+// manyStrings has n distinct short strings and a few long ones, enough to
+// grow the encoder's dictionary table several times.
+func manyStrings(n int) Request {
+	req := NewRequest()
+	lr := req.Logs.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	attrs := lr.Attributes()
+	for i := range n {
+		attrs.PutStr(fmt.Sprintf("k%d", i%1000), fmt.Sprintf("value-%d", i))
+	}
+	body := lr.Body().SetEmptySlice()
+	for i := range n {
+		body.AppendEmpty().SetStr(fmt.Sprintf("v-%d-%s", i%(n/2), strings.Repeat("x", i%300)))
+	}
+	return req
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -109,4 +129,43 @@ func TestEncoderReuse(t *testing.T) {
 		require.NoError(t, err, tc.name)
 		requireSameRequest(t, tc.req, got)
 	}
+}
+
+// TestConcurrentUse runs the package-level AppendFrame and Decode (pooled
+// encoders and decoders) from many goroutines; run with -race.
+func TestConcurrentUse(t *testing.T) {
+	req := Request{Traces: fusiongen.FullTraces(), Logs: fusiongen.FullLogs(), Metrics: fusiongen.FullMetrics()}
+	want := encodeFrame(t, req, CompressionZstd)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 20 {
+				frame, err := AppendFrame(nil, req, EncodeOptions{Compression: CompressionZstd})
+				if err == nil && !bytes.Equal(frame, want) {
+					err = errors.New("frames differ between goroutines")
+				}
+				if err == nil {
+					_, err = Decode(frame, Limits{})
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
+}
+
+func TestAppendFrameUnknownCompression(t *testing.T) {
+	dst := []byte("keep")
+	got, err := AppendFrame(dst, NewRequest(), EncodeOptions{Compression: 7})
+	require.Error(t, err)
+	require.Equal(t, "keep", string(got))
+	_, err = NewEncoder(EncodeOptions{Compression: 7}).AppendFrame(nil, NewRequest())
+	require.Error(t, err)
+	require.Equal(t, "unknown", Compression(7).String())
 }

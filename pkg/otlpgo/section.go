@@ -18,10 +18,9 @@ type sectionReader struct {
 	st      *decodeState
 	err     *DecodeError
 
-	traceIDs []pcommon.TraceID // distinct trace ids in order of first use
-	spans    []ptrace.Span     // spans of a traces section, by index
-	parents  []parentRef       // parents written as distances, set at the end
-	shapes   []shape           // map shapes in order of first use
+	spans   []ptrace.Span // spans of a traces section, by index
+	parents []parentRef   // parents written as distances, set at the end
+	shapes  []shape       // map shapes in order of first use
 }
 
 // parentRef says that span child has the span id of span parent as parent.
@@ -195,23 +194,6 @@ func (r *sectionReader) traceID() pcommon.TraceID {
 	var id pcommon.TraceID
 	copy(id[:], r.raw(16))
 	return id
-}
-
-// traceIDRef reads what sectionWriter.traceID wrote.
-func (r *sectionReader) traceIDRef() pcommon.TraceID {
-	back := r.uvarint()
-	if back == 0 {
-		id := r.traceID()
-		if r.err == nil {
-			r.traceIDs = append(r.traceIDs, id)
-		}
-		return id
-	}
-	if back > uint64(len(r.traceIDs)) {
-		r.fail(&r.streams[streamStruct], ErrMalformed, "trace id reference %d back, only %d ids so far", back, len(r.traceIDs))
-		return pcommon.TraceID{}
-	}
-	return r.traceIDs[uint64(len(r.traceIDs))-back]
 }
 
 func (r *sectionReader) spanID() pcommon.SpanID {

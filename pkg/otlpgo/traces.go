@@ -1,6 +1,8 @@
 package otlpgo
 
 import (
+	"encoding/binary"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -10,7 +12,7 @@ import (
 func (w *sectionWriter) traces(td ptrace.Traces) {
 	var prevStart uint64
 	rss := td.ResourceSpans()
-	w.indexSpans(rss)
+	w.ids.spans = w.indexSpans(rss) // positions 0..n-1 are the spans, by index
 	spanIndex := 0
 	w.count(rss.Len())
 	for i := range rss.Len() {
@@ -31,20 +33,19 @@ func (w *sectionWriter) traces(td ptrace.Traces) {
 	}
 }
 
-// indexSpans records the position of every span id in the section; the
-// first span wins when ids repeat.
-func (w *sectionWriter) indexSpans(rss ptrace.ResourceSpansSlice) {
-	i := 0
+// indexSpans puts the span ids of the section in the frame's span id list
+// (traces come first in a frame); the first span wins when ids repeat.
+func (w *sectionWriter) indexSpans(rss ptrace.ResourceSpansSlice) (spans int) {
 	for _, rs := range rss.All() {
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, s := range ss.Spans().All() {
-				if _, dup := w.spanIndex[s.SpanID()]; !dup {
-					w.spanIndex[s.SpanID()] = i
-				}
-				i++
+				id := s.SpanID()
+				w.ids.spanKeys.add(binary.LittleEndian.Uint64(id[:]), spans)
+				spans++
 			}
 		}
 	}
+	return spans
 }
 
 func (w *sectionWriter) span(s ptrace.Span, index int, prevStart *uint64) {
@@ -55,7 +56,7 @@ func (w *sectionWriter) span(s ptrace.Span, index int, prevStart *uint64) {
 	parentIndex := -1
 	if parentID.IsEmpty() {
 		w.uvarint(parentNone)
-	} else if at, ok := w.spanIndex[parentID]; ok {
+	} else if at, ok := w.ids.spanKeys.get(binary.LittleEndian.Uint64(parentID[:])); ok {
 		parentIndex = at
 		d := int64(at - index)
 		w.uvarint(parentInSection + uint64(d<<1^d>>63))
@@ -167,7 +168,9 @@ func (r *sectionReader) resolveParents() {
 func (r *sectionReader) span(s ptrace.Span, index int, prevStart *uint64) {
 	parentIndex := int64(-1)
 	s.SetTraceID(r.traceIDRef())
-	s.SetSpanID(r.spanID())
+	spanID := r.spanID()
+	s.SetSpanID(spanID)
+	r.st.spanIDs = append(r.st.spanIDs, spanID)
 	switch parent := r.uvarint(); parent {
 	case parentNone:
 	case parentRaw:

@@ -72,6 +72,8 @@ type LimitsConfig struct {
 	MaxStringBytes int `mapstructure:"max_string_bytes"`
 	// MaxDepth bounds the nesting of map and array attribute values.
 	MaxDepth int `mapstructure:"max_depth"`
+	// MaxMapEntries bounds the keys of one map (attributes and map values).
+	MaxMapEntries int `mapstructure:"max_map_entries"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -128,6 +130,7 @@ func (cfg *Config) Validate() error {
 		{"max_dict_entries", l.MaxDictEntries},
 		{"max_string_bytes", l.MaxStringBytes},
 		{"max_depth", l.MaxDepth},
+		{"max_map_entries", l.MaxMapEntries},
 	} {
 		if limit.value <= 0 {
 			errs = errors.Join(errs, errors.New("'fused::limits::"+limit.key+"' must be > 0"))
@@ -145,6 +148,7 @@ func (l LimitsConfig) decoderLimits() otlpgo.Limits {
 		MaxDictEntries: l.MaxDictEntries,
 		MaxStringBytes: l.MaxStringBytes,
 		MaxDepth:       l.MaxDepth,
+		MaxMapEntries:  l.MaxMapEntries,
 	}
 }
 
@@ -156,5 +160,6 @@ func limitsConfigFrom(l otlpgo.Limits) LimitsConfig {
 		MaxDictEntries: l.MaxDictEntries,
 		MaxStringBytes: l.MaxStringBytes,
 		MaxDepth:       l.MaxDepth,
+		MaxMapEntries:  l.MaxMapEntries,
 	}
 }

@@ -70,6 +70,7 @@ func TestLoadConfig(t *testing.T) {
 					MaxDictEntries: 5000,
 					MaxStringBytes: 65536,
 					MaxDepth:       8,
+					MaxMapEntries:  256,
 				}
 				return cfg
 			},

@@ -593,7 +593,7 @@ func FuzzFusedHandler(f *testing.F) {
 	cfg := fusedOnlyConfig()
 	cfg.Fused.Limits = LimitsConfig{
 		MaxFrameBytes: 1 << 20, MaxBodyBytes: 4 << 20, MaxItems: 1000,
-		MaxDictEntries: 1000, MaxStringBytes: 1 << 16, MaxDepth: 8,
+		MaxDictEntries: 1000, MaxStringBytes: 1 << 16, MaxDepth: 8, MaxMapEntries: 64,
 	}
 	r, err := newOtlpgoReceiver(cfg, nopSettings())
 	require.NoError(f, err)

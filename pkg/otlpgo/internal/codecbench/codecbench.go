@@ -15,9 +15,11 @@ import (
 	"github.com/otelfusion/otelfusion/pkg/otlpgo"
 )
 
-// Signals, Batches and Codecs are what the benchmarks range over.
+// Signals, Batches and Codecs are what the benchmarks range over. "fused" is
+// batch spans, batch log records and batch data points in one request: one
+// otlpgo frame against three OTLP messages.
 var (
-	Signals = []string{"traces", "logs", "metrics"}
+	Signals = []string{"traces", "logs", "metrics", "fused"}
 	Batches = []int{100, 1000}
 	Codecs  = []string{"otlpgo", "otlpgo+zstd", "proto", "proto+zstd"}
 )
@@ -32,6 +34,8 @@ func Request(signal string, batch int) otlpgo.Request {
 	switch signal {
 	case "traces":
 		req.Traces = traces
+	case "fused":
+		req.Traces, req.Logs, req.Metrics = traces, gen.Logs(batch), gen.Metrics(batch)
 	case "logs":
 		req.Logs = gen.Logs(batch)
 	case "metrics":
@@ -92,47 +96,57 @@ func newRoundTrip(codec string, req otlpgo.Request) func() (int, error) {
 		compress := codec == "proto+zstd"
 		var zbuf, raw []byte
 		return func() (int, error) {
-			msg, err := marshalProto(req)
-			if err != nil {
-				return 0, err
-			}
-			size := len(msg)
-			if compress {
-				zbuf = otlpgo.ZstdEncoder().EncodeAll(msg, zbuf[:0])
-				size = len(zbuf)
-				if cap(raw) < len(msg) {
-					raw = make([]byte, 0, len(msg))
-				}
-				raw, err = otlpgo.ZstdDecoder().DecodeAll(zbuf, raw[:0:len(msg)])
+			size := 0
+			for _, signal := range []string{"traces", "logs", "metrics"} {
+				msg, err := marshalProto(req, signal)
 				if err != nil {
 					return 0, err
 				}
-				msg = raw
+				if msg == nil {
+					continue
+				}
+				size += len(msg)
+				if compress {
+					zbuf = otlpgo.ZstdEncoder().EncodeAll(msg, zbuf[:0])
+					size += len(zbuf) - len(msg)
+					if cap(raw) < len(msg) {
+						raw = make([]byte, 0, len(msg))
+					}
+					if raw, err = otlpgo.ZstdDecoder().DecodeAll(zbuf, raw[:0:len(msg)]); err != nil {
+						return 0, err
+					}
+					msg = raw
+				}
+				if err := unmarshalProto(signal, msg); err != nil {
+					return 0, err
+				}
 			}
-			return size, unmarshalProto(req, msg)
+			return size, nil
 		}
 	}
 	panic(fmt.Sprintf("unknown codec %q", codec))
 }
 
-// marshalProto encodes the one signal that req carries as OTLP protobuf.
-func marshalProto(req otlpgo.Request) ([]byte, error) {
+// marshalProto encodes one signal of req as an OTLP protobuf message, or
+// returns nil if req does not carry it.
+func marshalProto(req otlpgo.Request, signal string) ([]byte, error) {
 	switch {
-	case req.Traces.ResourceSpans().Len() > 0:
+	case signal == "traces" && req.Traces.ResourceSpans().Len() > 0:
 		return (&ptrace.ProtoMarshaler{}).MarshalTraces(req.Traces)
-	case req.Logs.ResourceLogs().Len() > 0:
+	case signal == "logs" && req.Logs.ResourceLogs().Len() > 0:
 		return (&plog.ProtoMarshaler{}).MarshalLogs(req.Logs)
-	default:
+	case signal == "metrics" && req.Metrics.ResourceMetrics().Len() > 0:
 		return (&pmetric.ProtoMarshaler{}).MarshalMetrics(req.Metrics)
 	}
+	return nil, nil
 }
 
-func unmarshalProto(req otlpgo.Request, msg []byte) error {
+func unmarshalProto(signal string, msg []byte) error {
 	var err error
-	switch {
-	case req.Traces.ResourceSpans().Len() > 0:
+	switch signal {
+	case "traces":
 		_, err = (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(msg)
-	case req.Logs.ResourceLogs().Len() > 0:
+	case "logs":
 		_, err = (&plog.ProtoUnmarshaler{}).UnmarshalLogs(msg)
 	default:
 		_, err = (&pmetric.ProtoUnmarshaler{}).UnmarshalMetrics(msg)
