@@ -42,10 +42,11 @@ unit:
 e2e:
 	$(GO) test -race -count=1 -timeout 20m -v ./e2e/...
 
-## bench: the codec table (otlpgo beside pdata's proto codec) and the Go benchmarks
+## bench: the codec table (otlpgo beside pdata's proto codec) and the Go benchmarks (otlpgo, fusion processor)
 bench:
 	$(GO) run ./pkg/otlpgo/internal/benchtable
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=200x ./pkg/otlpgo/...
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=2000x ./processor/fusionprocessor/
 
 ## fuzz: run every fuzz target for $(FUZZTIME)
 fuzz:

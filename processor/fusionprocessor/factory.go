@@ -1,0 +1,129 @@
+package fusionprocessor
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+
+	"github.com/otelfusion/otelfusion/internal/sharedcomponent"
+	"github.com/otelfusion/otelfusion/processor/fusionprocessor/internal/metadata"
+)
+
+// NewFactory returns the factory of the fusion processor.
+func NewFactory() processor.Factory {
+	return processor.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		processor.WithTraces(createTraces, metadata.TracesStability),
+		processor.WithLogs(createLogs, metadata.LogsStability),
+		processor.WithMetrics(createMetrics, metadata.MetricsStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{
+		Attributes: AttributesConfig{
+			Service:        "service.name",
+			Tenant:         "tenant.id",
+			TraceID:        []string{"trace_id", "traceId", "trace.id"},
+			SpanID:         []string{"span_id", "spanId", "span.id"},
+			Traceparent:    []string{"traceparent"},
+			DatadogTraceID: []string{"dd.trace_id"},
+			DatadogSpanID:  []string{"dd.span_id"},
+		},
+		Model: ModelConfig{
+			Operation: "fusion.operation",
+			Service:   "fusion.service_name",
+		},
+		Index:    IndexConfig{MaxEntries: 100_000, TTL: 2 * time.Minute},
+		LateLogs: LateLogsConfig{MaxDelay: 2 * time.Second, MaxBuffered: 10_000},
+		Metrics: MetricsConfig{
+			Spans: true,
+			Logs:  true,
+			Histogram: HistogramConfig{
+				Unit:     "ms",
+				Explicit: []float64{2, 4, 6, 8, 10, 50, 100, 200, 400, 800, 1000, 1400, 2000, 5000, 10_000, 15_000},
+			},
+			Exemplars:        ExemplarsConfig{MaxPerDataPoint: 5},
+			Temporality:      TemporalityDelta,
+			FlushInterval:    15 * time.Second,
+			CardinalityLimit: 1000,
+			MaxServices:      256,
+		},
+	}
+}
+
+// processors holds one fusion processor per configuration, shared by every
+// pipeline (traces, logs, metrics) that names that configuration.
+var processors = sharedcomponent.NewMap[*Config, *fusionProcessor]()
+
+func sharedProcessor(set processor.Settings, cfg *Config) (*sharedcomponent.Component[*fusionProcessor], error) {
+	return processors.LoadOrStore(cfg, func() (*fusionProcessor, error) {
+		return newFusionProcessor(cfg, set)
+	})
+}
+
+// helperOptions hands the lifecycle to the shared instance; traces and logs
+// are mutated (model attributes, ids from hints), metrics are not.
+func helperOptions(shared *sharedcomponent.Component[*fusionProcessor], mutates bool) []processorhelper.Option {
+	return []processorhelper.Option{
+		processorhelper.WithStart(shared.Start),
+		processorhelper.WithShutdown(func(ctx context.Context) error {
+			shared.Unwrap().drain(ctx)
+			return shared.Shutdown(ctx)
+		}),
+		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: mutates}),
+	}
+}
+
+func createTraces(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
+	shared, err := sharedProcessor(set, cfg.(*Config))
+	if err != nil {
+		return nil, err
+	}
+	proc, err := processorhelper.NewTraces(ctx, set, cfg, next, shared.Unwrap().processTraces, helperOptions(shared, true)...)
+	if err != nil {
+		_ = shared.Shutdown(ctx)
+		return nil, err
+	}
+	return proc, nil
+}
+
+func createLogs(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Logs) (processor.Logs, error) {
+	shared, err := sharedProcessor(set, cfg.(*Config))
+	if err != nil {
+		return nil, err
+	}
+	fp := shared.Unwrap()
+	process := func(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+		return fp.processLogs(ctx, ld, next)
+	}
+	proc, err := processorhelper.NewLogs(ctx, set, cfg, next, process, helperOptions(shared, true)...)
+	if err != nil {
+		_ = shared.Shutdown(ctx)
+		return nil, err
+	}
+	return proc, nil
+}
+
+func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
+	shared, err := sharedProcessor(set, cfg.(*Config))
+	if err != nil {
+		return nil, err
+	}
+	shared.Unwrap().addMetricsConsumer(next)
+	// Incoming metrics pass unchanged; the derived ones join at each flush.
+	passThrough := func(_ context.Context, md pmetric.Metrics) (pmetric.Metrics, error) { return md, nil }
+	proc, err := processorhelper.NewMetrics(ctx, set, cfg, next, passThrough, helperOptions(shared, false)...)
+	if err != nil {
+		_ = shared.Shutdown(ctx)
+		return nil, err
+	}
+	return proc, nil
+}

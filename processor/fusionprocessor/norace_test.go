@@ -1,0 +1,5 @@
+//go:build !race
+
+package fusionprocessor
+
+const raceEnabled = false

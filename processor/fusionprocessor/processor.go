@@ -1,0 +1,476 @@
+package fusionprocessor
+
+import (
+	"context"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/otelfusion/otelfusion/processor/fusionprocessor/internal/metadata"
+)
+
+// maxReleaseTick bounds how late an expired log can leave the buffer.
+const maxReleaseTick = 100 * time.Millisecond
+
+func attributeSet(key, value string) attribute.Set {
+	return attribute.NewSet(attribute.String(key, value))
+}
+
+// Precomputed telemetry labels, so hot paths do not build attribute sets.
+var (
+	reasonNoTraceContext = metric.WithAttributeSet(attributeSet("reason", "no_trace_context"))
+	reasonSpanNotSeen    = metric.WithAttributeSet(attributeSet("reason", "span_not_seen"))
+	reasonBufferFull     = metric.WithAttributeSet(attributeSet("reason", "buffer_full"))
+	hintReasons          = map[hintError]metric.AddOption{
+		hintBadHex:      metric.WithAttributeSet(attributeSet("reason", hintBadHex.String())),
+		hintWrongLength: metric.WithAttributeSet(attributeSet("reason", hintWrongLength.String())),
+		hintAllZeros:    metric.WithAttributeSet(attributeSet("reason", hintAllZeros.String())),
+		hintBadFormat:   metric.WithAttributeSet(attributeSet("reason", hintBadFormat.String())),
+	}
+)
+
+// fusionProcessor is the one instance shared by every pipeline that names a
+// fusion configuration. Traces feed the span index and the RED metrics, logs
+// are linked to their spans, and the metrics pipelines carry the derived
+// metrics out.
+type fusionProcessor struct {
+	cfg    *Config
+	logger *zap.Logger
+	tb     *metadata.TelemetryBuilder
+	// now and releaseTick are replaced by tests.
+	now         func() time.Time
+	releaseTick time.Duration
+
+	hints   hintReader
+	index   *spanIndex
+	derived *derivedMetrics
+
+	metricsMu   sync.Mutex
+	metricsNext []consumer.Metrics
+	emitMetrics atomic.Bool
+
+	readyMu sync.Mutex
+	ready   []*pendingLog // found their span, not yet forwarded
+
+	// gaugeReported is what the occupancy gauge was last moved to.
+	gaugeMu       sync.Mutex
+	gaugeReported int64
+
+	wake chan struct{}
+	stop chan struct{}
+	done sync.WaitGroup
+}
+
+func newFusionProcessor(cfg *Config, set processor.Settings) (*fusionProcessor, error) {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	p := &fusionProcessor{
+		cfg:         cfg,
+		logger:      set.Logger,
+		tb:          tb,
+		now:         time.Now,
+		releaseTick: min(maxReleaseTick, max(cfg.LateLogs.MaxDelay/4, time.Millisecond)),
+		hints: hintReader{
+			traceID:     cfg.Attributes.TraceID,
+			spanID:      cfg.Attributes.SpanID,
+			traceparent: cfg.Attributes.Traceparent,
+			ddTraceID:   cfg.Attributes.DatadogTraceID,
+			ddSpanID:    cfg.Attributes.DatadogSpanID,
+		},
+		index: newSpanIndex(cfg.Index.MaxEntries, int64(cfg.Index.TTL), cfg.LateLogs.MaxBuffered),
+		wake:  make(chan struct{}, 1),
+		stop:  make(chan struct{}),
+	}
+	p.derived = newDerivedMetrics(cfg, tb, p.now().UnixNano())
+	return p, nil
+}
+
+// addMetricsConsumer registers the next consumer of a metrics pipeline; the
+// derived metrics go to every one registered.
+func (p *fusionProcessor) addMetricsConsumer(next consumer.Metrics) {
+	p.metricsMu.Lock()
+	defer p.metricsMu.Unlock()
+	p.metricsNext = append(p.metricsNext, next)
+}
+
+// Start starts the release loop of the late-span buffer and, when the
+// processor is in a metrics pipeline, the flush loop of derived metrics.
+func (p *fusionProcessor) Start(context.Context, component.Host) error {
+	p.metricsMu.Lock()
+	emit := len(p.metricsNext) > 0 && (len(p.derived.spanTables) > 0 || len(p.derived.logTables) > 0)
+	p.metricsMu.Unlock()
+	p.emitMetrics.Store(emit)
+	if p.cfg.LateLogs.MaxDelay > 0 {
+		p.done.Add(1)
+		go p.releaseLoop()
+	}
+	if emit {
+		p.done.Add(1)
+		go p.flushLoop()
+	}
+	return nil
+}
+
+// drain forwards every buffered log (unenriched unless its span came) and
+// emits the derived metrics; from then on logs no longer wait. Each pipeline
+// calls it as it shuts down, before its exporters stop: the collector may
+// stop one pipeline's exporters before another pipeline lets go of this
+// shared instance, so waiting for the last user would be too late.
+func (p *fusionProcessor) drain(ctx context.Context) {
+	p.index.stopping.Store(true)
+	p.forward(p.index.expired(math.MaxInt64, p.takeReady()))
+	if p.emitMetrics.Load() {
+		p.flushMetrics(ctx)
+	}
+}
+
+// Shutdown stops the loops and drains what is left. Safe without Start.
+func (p *fusionProcessor) Shutdown(ctx context.Context) error {
+	p.index.stopping.Store(true)
+	close(p.stop)
+	p.done.Wait()
+	p.drain(ctx)
+	return nil
+}
+
+func (p *fusionProcessor) releaseLoop() {
+	defer p.done.Done()
+	ticker := time.NewTicker(p.releaseTick)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-p.wake:
+		case <-ticker.C:
+		}
+		p.releaseDue()
+	}
+}
+
+// releaseDue forwards the logs whose span came and those whose wait is over.
+func (p *fusionProcessor) releaseDue() {
+	p.forward(p.index.expired(p.now().UnixNano(), p.takeReady()))
+}
+
+func (p *fusionProcessor) flushLoop() {
+	defer p.done.Done()
+	ticker := time.NewTicker(p.cfg.Metrics.FlushInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-ticker.C:
+			p.flushMetrics(context.Background())
+		}
+	}
+}
+
+// flushMetrics sends the derived metrics to every metrics pipeline; each
+// but the last gets its own copy, since consumers may mutate.
+func (p *fusionProcessor) flushMetrics(ctx context.Context) {
+	md := p.derived.flush(p.now().UnixNano())
+	if md.DataPointCount() == 0 {
+		return
+	}
+	p.metricsMu.Lock()
+	next := p.metricsNext
+	p.metricsMu.Unlock()
+	for i, c := range next {
+		out := md
+		if i < len(next)-1 {
+			out = pmetric.NewMetrics()
+			md.CopyTo(out)
+		}
+		if err := c.ConsumeMetrics(ctx, out); err != nil {
+			p.logger.Warn("Next consumer refused derived metrics", zap.Error(err))
+		}
+	}
+}
+
+func (p *fusionProcessor) takeReady() []*pendingLog {
+	p.readyMu.Lock()
+	defer p.readyMu.Unlock()
+	ready := p.ready
+	p.ready = nil
+	return ready
+}
+
+// serviceOf reads the service name from a resource.
+func (p *fusionProcessor) serviceOf(res pcommon.Resource) (string, bool) {
+	if v, ok := res.Attributes().Get(p.cfg.Attributes.Service); ok {
+		return v.AsString(), true
+	}
+	return "", false
+}
+
+// processTraces indexes every span, releases the logs that waited for one,
+// and records the RED metrics. The spans go on unchanged apart from the
+// optional duration attribute.
+func (p *fusionProcessor) processTraces(_ context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	now := p.now().UnixNano()
+	emit := p.emitMetrics.Load()
+	var rec recorder
+	var released []*pendingLog
+	indexed := 0
+	for i := range td.ResourceSpans().Len() {
+		rs := td.ResourceSpans().At(i)
+		service, _ := p.serviceOf(rs.Resource())
+		for j := range rs.ScopeSpans().Len() {
+			spans := rs.ScopeSpans().At(j).Spans()
+			for k := range spans.Len() {
+				span := spans.At(k)
+				tid, sid := span.TraceID(), span.SpanID()
+				if p.cfg.Model.Duration != "" && span.EndTimestamp() >= span.StartTimestamp() {
+					span.Attributes().PutInt(p.cfg.Model.Duration, int64(span.EndTimestamp()-span.StartTimestamp()))
+				}
+				if !tid.IsEmpty() && !sid.IsEmpty() {
+					info := spanInfo{service: service, operation: span.Name(), status: span.Status().Code(), traceHigh: [8]byte(tid[:8])}
+					for w := p.index.put(newSpanKey(tid, sid), info, now); w != nil; w = w.sameSpan {
+						released = append(released, w)
+					}
+					indexed++
+				}
+				if emit {
+					p.derived.recordSpan(&rec, now, service, rs.Resource().Attributes(), span)
+				}
+			}
+		}
+	}
+	if indexed > 0 {
+		p.tb.SpansIndexed.Add(context.Background(), int64(indexed))
+	}
+	if len(released) > 0 {
+		p.readyMu.Lock()
+		p.ready = append(p.ready, released...)
+		p.readyMu.Unlock()
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+	return td, nil
+}
+
+// logCounts gathers one batch's telemetry so each counter is added once.
+type logCounts struct {
+	enriched, noContext, notSeen, full, waiting int64
+}
+
+func (p *fusionProcessor) report(c logCounts) {
+	ctx := context.Background()
+	if c.enriched > 0 {
+		p.tb.LogsEnriched.Add(ctx, c.enriched)
+	}
+	if c.noContext > 0 {
+		p.tb.LogsUnlinked.Add(ctx, c.noContext, reasonNoTraceContext)
+	}
+	if c.notSeen > 0 {
+		p.tb.LogsUnlinked.Add(ctx, c.notSeen, reasonSpanNotSeen)
+	}
+	if c.full > 0 {
+		p.tb.LogsUnlinked.Add(ctx, c.full, reasonBufferFull)
+	}
+	if c.waiting > 0 {
+		p.tb.LogsDelayed.Add(ctx, c.waiting)
+	}
+}
+
+// processLogs links each log to its span. A log whose span is indexed is
+// enriched at once; one whose span has not come yet is taken out of the batch
+// into the late-span buffer (when it has room) and forwarded later to next.
+func (p *fusionProcessor) processLogs(_ context.Context, ld plog.Logs, next consumer.Logs) (plog.Logs, error) {
+	now := p.now()
+	nowNs := now.UnixNano()
+	deadline := now.Add(p.cfg.LateLogs.MaxDelay).UnixNano()
+	emit := p.emitMetrics.Load()
+	var rec recorder
+	var counts logCounts
+	badHint := func(e hintError) { p.tb.InvalidHints.Add(context.Background(), 1, hintReasons[e]) }
+	for i := range ld.ResourceLogs().Len() {
+		rl := ld.ResourceLogs().At(i)
+		service, hasService := p.serviceOf(rl.Resource())
+		for j := range rl.ScopeLogs().Len() {
+			sl := rl.ScopeLogs().At(j)
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				p.normalize(lr, badHint)
+				tid, sid := lr.TraceID(), lr.SpanID()
+				if tid.IsEmpty() || sid.IsEmpty() {
+					counts.noContext++
+					if emit {
+						p.derived.recordLog(&rec, nowNs, service, rl.Resource().Attributes(), lr)
+					}
+					return false
+				}
+				var wait func() *pendingLog
+				if p.cfg.LateLogs.MaxDelay > 0 {
+					wait = func() *pendingLog {
+						pl := &pendingLog{logs: plog.NewLogs(), next: next}
+						one := pl.logs.ResourceLogs().AppendEmpty()
+						rl.Resource().CopyTo(one.Resource())
+						one.SetSchemaUrl(rl.SchemaUrl())
+						oneScope := one.ScopeLogs().AppendEmpty()
+						sl.Scope().CopyTo(oneScope.Scope())
+						oneScope.SetSchemaUrl(sl.SchemaUrl())
+						lr.CopyTo(oneScope.LogRecords().AppendEmpty())
+						return pl
+					}
+				}
+				info, found, waiting, full := p.index.lookupOrWait(newSpanKey(tid, sid), nowNs, deadline, wait)
+				if waiting {
+					counts.waiting++
+					return true
+				}
+				logService := service
+				switch {
+				case found:
+					p.enrich(lr, info, hasService)
+					counts.enriched++
+					if !hasService {
+						logService = info.service
+					}
+				case full:
+					counts.full++
+				default:
+					counts.notSeen++
+				}
+				if emit {
+					p.derived.recordLog(&rec, nowNs, logService, rl.Resource().Attributes(), lr)
+				}
+				return false
+			})
+		}
+	}
+	if counts.waiting > 0 {
+		p.syncBufferedGauge()
+	}
+	p.report(counts)
+	ld.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
+		return rl.ScopeLogs().Len() == 0
+	})
+	if ld.ResourceLogs().Len() == 0 {
+		return ld, processorhelper.ErrSkipProcessingData
+	}
+	return ld, nil
+}
+
+// normalize fills what the model can know from the record itself: trace
+// and span ids from attribute hints, and the timestamp from the observed one.
+func (p *fusionProcessor) normalize(lr plog.LogRecord, badHint func(hintError)) {
+	if lr.Timestamp() == 0 && lr.ObservedTimestamp() != 0 {
+		lr.SetTimestamp(lr.ObservedTimestamp())
+	}
+	tid, sid := lr.TraceID(), lr.SpanID()
+	if !tid.IsEmpty() && !sid.IsEmpty() {
+		return
+	}
+	htid, hsid := p.hints.read(lr.Attributes(), badHint)
+	if tid.IsEmpty() && !htid.IsEmpty() {
+		lr.SetTraceID(htid)
+	}
+	if sid.IsEmpty() && !hsid.IsEmpty() {
+		lr.SetSpanID(hsid)
+	}
+}
+
+// enrich writes what the span tells about the log. The trace id is written
+// whole, which completes a 64-bit (Datadog) trace id.
+func (p *fusionProcessor) enrich(lr plog.LogRecord, info spanInfo, resourceHasService bool) {
+	tid := lr.TraceID()
+	copy(tid[:8], info.traceHigh[:])
+	lr.SetTraceID(tid)
+	attrs := lr.Attributes()
+	if p.cfg.Model.Operation != "" {
+		attrs.PutStr(p.cfg.Model.Operation, info.operation)
+	}
+	if p.cfg.Model.Service != "" && !resourceHasService && info.service != "" {
+		attrs.PutStr(p.cfg.Model.Service, info.service)
+	}
+	if p.cfg.Model.SpanStatus != "" {
+		attrs.PutStr(p.cfg.Model.SpanStatus, statusCodeNames[info.status])
+	}
+}
+
+// forward sends released logs to the pipelines they came from, enriching
+// those whose span came. A refusal is logged and counted; the log is not
+// retried, as the receiver that sent it has long been answered.
+func (p *fusionProcessor) forward(batch []*pendingLog) {
+	if len(batch) == 0 {
+		return
+	}
+	type destination struct {
+		next consumer.Logs
+		logs plog.Logs
+	}
+	var dests []destination
+	var counts logCounts
+	var rec recorder
+	emit := p.emitMetrics.Load()
+	now := p.now().UnixNano()
+	for _, pl := range batch {
+		rl := pl.logs.ResourceLogs().At(0)
+		lr := rl.ScopeLogs().At(0).LogRecords().At(0)
+		service, hasService := p.serviceOf(rl.Resource())
+		if pl.found {
+			p.enrich(lr, pl.info, hasService)
+			counts.enriched++
+			if !hasService {
+				service = pl.info.service
+			}
+		} else {
+			counts.notSeen++
+		}
+		if emit {
+			p.derived.recordLog(&rec, now, service, rl.Resource().Attributes(), lr)
+		}
+		d := -1
+		for i := range dests {
+			if dests[i].next == pl.next {
+				d = i
+			}
+		}
+		if d < 0 {
+			dests = append(dests, destination{next: pl.next, logs: plog.NewLogs()})
+			d = len(dests) - 1
+		}
+		pl.logs.ResourceLogs().MoveAndAppendTo(dests[d].logs.ResourceLogs())
+	}
+	p.index.buffered.Add(-int64(len(batch)))
+	p.syncBufferedGauge()
+	p.report(counts)
+	for _, d := range dests {
+		if err := d.next.ConsumeLogs(context.Background(), d.logs); err != nil {
+			n := d.logs.LogRecordCount()
+			p.tb.ForwardErrors.Add(context.Background(), int64(n))
+			p.logger.Warn("Next consumer refused buffered logs", zap.Int("records", n), zap.Error(err))
+		}
+	}
+}
+
+// syncBufferedGauge moves the occupancy gauge to the buffer's count.
+func (p *fusionProcessor) syncBufferedGauge() {
+	p.gaugeMu.Lock()
+	defer p.gaugeMu.Unlock()
+	now := p.index.buffered.Load()
+	if d := now - p.gaugeReported; d != 0 {
+		p.tb.BufferedLogs.Add(context.Background(), d)
+		p.gaugeReported = now
+	}
+}
