@@ -1,0 +1,191 @@
+package fusionql
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// roundTripCorpus is valid FusionQL: every query must parse, validate, and
+// survive print → parse unchanged.
+var roundTripCorpus = []string{
+	seedQuery1,
+	seedQuery2,
+	"SELECT * FROM traces",
+	"select * from traces limit 10",
+	"SELECT t.* FROM traces AS t",
+	"SELECT t.*, l.body FROM traces t LEFT JOIN logs l ON l.trace_id = t.trace_id AND l.timestamp BETWEEN t.start_time AND t.end_time",
+	"SELECT t.*, l.body FROM traces t LEFT OUTER JOIN logs AS l ON l.span_id = t.span_id AND l.timestamp >= t.start_time",
+	"SELECT DISTINCT service_name FROM traces WHERE start_time > 1700000000000000000",
+	"SELECT operation AS op, COUNT(*) AS n FROM traces GROUP BY operation HAVING COUNT(*) > 10 ORDER BY n DESC, op ASC LIMIT 5",
+	"SELECT service_name, AVG(duration_ns), QUANTILE(duration_ns, 0.99), MIN(start_time), MAX(end_time) FROM traces GROUP BY service_name",
+	"SELECT COUNT(DISTINCT trace_id), SUM(severity_number) FROM logs WHERE level IN ('ERROR', 'FATAL') AND body LIKE '%timeout%'",
+	"SELECT name, value FROM metrics WHERE NOT (value < 0.5 OR value >= 1e+21) AND type != 'sum' AND name <> 'x'",
+	"SELECT LOWER(service_name), UPPER(operation) FROM traces WHERE parent_span_id IS NULL OR status_code IS NOT NULL",
+	"SELECT COALESCE(exemplar_trace_id, '') FROM metrics WHERE name NOT LIKE 'go_%' AND value NOT BETWEEN -1 AND 1 AND count NOT IN (1, 2, 3)",
+	"SELECT value * 2 + 1, -value, - -value, (value - 1) / 3, count % 7 FROM metrics WHERE timestamp BETWEEN 1 AND 2",
+	"SELECT \"name\", \"type\" AS \"Type\", metric.\"value\" \"v\" FROM \"metrics\" AS \"M x\"",
+	"SELECT body FROM logs WHERE body = 'it''s' AND timestamp - INTERVAL '1h30m' > 1700000000000000000",
+	"SELECT duration_ns FROM traces WHERE duration_ns > INTERVAL '1500ms' AND duration_ns < INTERVAL '2d' AND duration_ns != INTERVAL '0s'",
+	"SELECT ABS(-1.5), 0.25, 3.0 FROM metrics",
+	"SELECT span.operation FROM traces\nJOIN logs\n  ON span.trace_id = log.trace_id\n  AND log.timestamp BETWEEN span.start_time AND span.end_time\nWHERE NOT log.level = 'DEBUG'",
+	"SELECT a.operation, b.operation FROM traces a JOIN traces b ON b.parent_span_id = a.span_id AND b.start_time BETWEEN a.start_time AND a.end_time",
+	`SELECT "union".operation FROM traces AS "union" JOIN logs AS "cross" ON "cross".trace_id = "union".trace_id AND "cross".timestamp > "union".start_time`,
+	"SeLeCt Operation FrOm Traces WhErE Service_Name = 'checkout' AnD (Duration_Ns > 5 oR Span_Kind = 'server');",
+}
+
+func TestParseRoundTrip(t *testing.T) {
+	for _, text := range roundTripCorpus {
+		t.Run(text, func(t *testing.T) {
+			q, err := Parse(text)
+			require.NoError(t, err)
+			requireRoundTrip(t, q)
+		})
+	}
+}
+
+func TestParseCanonicalText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"select t.operation from traces t inner join logs l on t.trace_id=l.trace_id and l.timestamp between t.start_time and t.end_time",
+			"SELECT t.operation FROM traces AS t JOIN logs AS l ON t.trace_id = l.trace_id AND l.timestamp BETWEEN t.start_time AND t.end_time"},
+		{"SELECT value FROM metrics WHERE value <> 1 ORDER BY value ASC;", "SELECT value FROM metrics WHERE value != 1 ORDER BY value"},
+		{"SELECT 1.50, 1e3, 2.5E-3 FROM metrics", "SELECT 1.5, 1000.0, 0.0025 FROM metrics"},
+		{"SELECT duration_ns FROM traces WHERE duration_ns > INTERVAL '60000ms' + INTERVAL '1h 30m' + INTERVAL '7 ns'",
+			"SELECT duration_ns FROM traces WHERE duration_ns > INTERVAL '1m' + INTERVAL '90m' + INTERVAL '7ns'"},
+		{`SELECT "select" FROM traces AS "order"`, `SELECT "select" FROM traces AS "order"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			q, err := ParseSyntax(tt.in)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, q.String())
+		})
+	}
+}
+
+func TestParseInterval(t *testing.T) {
+	tests := []struct {
+		text string
+		want time.Duration
+	}{
+		{"200ms", 200 * time.Millisecond},
+		{"1m", time.Minute},
+		{"7ns", 7},
+		{"3us", 3 * time.Microsecond},
+		{"2d", 48 * time.Hour},
+		{" 1h 30m ", 90 * time.Minute},
+		{"0s", 0},
+	}
+	for _, tt := range tests {
+		got, problem := parseInterval(tt.text)
+		require.Empty(t, problem, tt.text)
+		require.Equal(t, tt.want, got, tt.text)
+	}
+}
+
+func TestParsePositions(t *testing.T) {
+	q, err := Parse("SELECT t.operation\nFROM traces t\nWHERE t.duration_ns > 5")
+	require.NoError(t, err)
+	require.Equal(t, Position{Offset: 0, Line: 1, Col: 1}, q.Pos())
+	require.Equal(t, Position{Offset: 24, Line: 2, Col: 6}, q.From.NamePos)
+	where := q.Where.(*BinaryExpr)
+	require.Equal(t, Position{Offset: 39, Line: 3, Col: 7}, where.Pos())
+	require.Equal(t, Position{Offset: 41, Line: 3, Col: 9}, where.L.(*ColumnRef).NamePos)
+	require.Equal(t, Position{Offset: 53, Line: 3, Col: 21}, where.OpPos)
+}
+
+// TestParseRefused lists inputs FusionQL must refuse, with the exact error.
+func TestParseRefused(t *testing.T) {
+	tests := []struct {
+		name, query, want string
+	}{
+		{"empty", "", "fusionql: 1:1: empty query, expected SELECT"},
+		{"blank", "  \n ", "fusionql: 2:2: empty query, expected SELECT"},
+		{"create", "CREATE TABLE x (a INT)", "fusionql: 1:1: CREATE is not allowed: FusionQL is read-only and accepts a single SELECT"},
+		{"drop", "drop table traces", "fusionql: 1:1: DROP is not allowed: FusionQL is read-only and accepts a single SELECT"},
+		{"alter", "ALTER TABLE traces ADD COLUMN x INT", "fusionql: 1:1: ALTER is not allowed: FusionQL is read-only and accepts a single SELECT"},
+		{"insert", "INSERT INTO traces VALUES (1)", "fusionql: 1:1: INSERT is not allowed: FusionQL is read-only and accepts a single SELECT"},
+		{"update", "UPDATE traces SET operation = 'x'", "fusionql: 1:1: UPDATE is not allowed: FusionQL is read-only and accepts a single SELECT"},
+		{"delete", "DELETE FROM logs", "fusionql: 1:1: DELETE is not allowed: FusionQL is read-only and accepts a single SELECT"},
+		{"with", "WITH x AS (SELECT 1) SELECT * FROM x", "fusionql: 1:1: WITH is not supported: a query is a single SELECT"},
+		{"from first", "FROM traces SELECT *", "fusionql: 1:1: FROM is not supported: a query is a single SELECT"},
+		{"pragma", "PRAGMA version", "fusionql: 1:1: PRAGMA is not allowed: FusionQL is read-only and accepts a single SELECT"},
+		{"two statements", "SELECT * FROM traces; SELECT * FROM logs", "fusionql: 1:23: only one statement is allowed, found keyword SELECT after \";\""},
+		{"statement after semicolon", "SELECT * FROM traces; DROP TABLE traces", "fusionql: 1:23: only one statement is allowed, found identifier drop after \";\""},
+		{"double semicolon", "SELECT * FROM traces;;", "fusionql: 1:22: only one statement is allowed, found \";\" after \";\""},
+		{"line comment", "SELECT * FROM traces -- hi", "fusionql: 1:22: comments are not allowed"},
+		{"block comment", "SELECT * /* x */ FROM traces", "fusionql: 1:10: comments are not allowed"},
+		{"trailing garbage", "SELECT * FROM traces LIMIT 5 xyz", "fusionql: 1:30: unexpected identifier xyz after the end of the query"},
+		{"union", "SELECT * FROM traces UNION SELECT * FROM logs", "fusionql: 1:22: UNION is not supported"},
+		{"unknown table", "SELECT * FROM spans", "fusionql: 1:15: unknown table \"spans\" (the tables are traces, logs and metrics)"},
+		{"unknown table in join", "SELECT * FROM traces t JOIN events e ON e.id = t.trace_id", "fusionql: 1:29: unknown table \"events\" (the tables are traces, logs and metrics)"},
+		{"unknown column", "SELECT span.operation FROM traces WHERE span.duraton_ns > 1", "fusionql: 1:46: unknown column \"duraton_ns\" in table traces"},
+		{"unknown column unqualified", "SELECT nope FROM traces", "fusionql: 1:8: unknown column \"nope\" in table traces"},
+		{"unknown column in joins", "SELECT nope FROM traces t JOIN logs l ON l.trace_id = t.trace_id AND l.timestamp > t.start_time", "fusionql: 1:8: unknown column \"nope\" in tables traces, logs"},
+		{"column of other table", "SELECT l.value FROM logs l", "fusionql: 1:10: unknown column \"value\" in table logs"},
+		{"ambiguous column", "SELECT service_name FROM traces t JOIN logs l ON l.trace_id = t.trace_id AND l.timestamp > t.start_time", "fusionql: 1:8: ambiguous column \"service_name\": it is in t and l; qualify it"},
+		{"unknown alias", "SELECT x.operation FROM traces t", "fusionql: 1:8: unknown table or alias \"x\""},
+		{"prefix of absent table", "SELECT log.body FROM traces", "fusionql: 1:8: \"log\" refers to table logs, which is not in FROM or JOIN here"},
+		{"prefix ambiguous", "SELECT span.operation FROM traces a JOIN traces b ON a.span_id = b.parent_span_id AND b.start_time > a.start_time", "fusionql: 1:8: \"span\" is ambiguous: table traces appears more than once, use its alias"},
+		{"joined later", "SELECT * FROM traces t JOIN logs l ON l.timestamp = m.timestamp JOIN metrics m ON m.timestamp = t.start_time", "fusionql: 1:53: \"m\" is joined later and cannot be used in this ON clause"},
+		{"alias twice", "SELECT * FROM traces t JOIN logs t ON t.trace_id = t.trace_id", "fusionql: 1:34: table name or alias \"t\" is used twice"},
+		{"unknown function", "SELECT SLEEP(10) FROM traces", "fusionql: 1:8: unknown function SLEEP (allowed: ABS, AVG, COALESCE, COUNT, LOWER, MAX, MIN, QUANTILE, SUM, UPPER)"},
+		{"count star only", "SELECT SUM(*) FROM metrics", "fusionql: 1:8: only COUNT accepts *"},
+		{"aggregate in where", "SELECT * FROM metrics WHERE SUM(value) > 1", "fusionql: 1:29: aggregate SUM is not allowed in WHERE"},
+		{"nested aggregate", "SELECT SUM(COUNT(*)) FROM metrics", "fusionql: 1:12: aggregate COUNT cannot be nested in another aggregate"},
+		{"wrong arity", "SELECT ABS(value, 1) FROM metrics", "fusionql: 1:8: ABS takes 1 argument, got 2"},
+		{"quantile fraction", "SELECT QUANTILE(value, 2) FROM metrics", "fusionql: 1:8: QUANTILE needs a constant fraction between 0 and 1 as its second argument"},
+		{"bad interval unit", "SELECT * FROM traces WHERE duration_ns > INTERVAL '5y'", "fusionql: 1:51: bad INTERVAL '5y': unknown unit \"y\" (use ns, us, ms, s, m, h or d)"},
+		{"interval without unit", "SELECT * FROM traces WHERE duration_ns > INTERVAL '5'", "fusionql: 1:51: bad INTERVAL '5': missing unit after 5 (use ns, us, ms, s, m, h or d)"},
+		{"interval not a string", "SELECT * FROM traces WHERE duration_ns > INTERVAL 5", "fusionql: 1:51: INTERVAL needs a quoted duration such as INTERVAL '5m', got number 5"},
+		{"interval overflow", "SELECT * FROM traces WHERE duration_ns > INTERVAL '999999999d'", "fusionql: 1:51: bad INTERVAL '999999999d': out of range"},
+		{"unterminated string", "SELECT * FROM logs WHERE body = 'oops", "fusionql: 1:33: unterminated string literal"},
+		{"unterminated string multiline", "SELECT *\nFROM logs\nWHERE body = 'oops\nmore", "fusionql: 3:14: unterminated string literal"},
+		{"unterminated identifier", "SELECT \"body FROM logs", "fusionql: 1:8: unterminated quoted identifier"},
+		{"number with unit", "SELECT * FROM traces WHERE duration_ns > 200ms", "fusionql: 1:42: invalid number \"200ms\" (durations are written INTERVAL '200ms')"},
+		{"integer overflow", "SELECT * FROM traces WHERE duration_ns > 99999999999999999999", "fusionql: 1:42: integer 99999999999999999999 is out of range"},
+		{"bad character", "SELECT * FROM traces WHERE operation = `x`", "fusionql: 1:40: unexpected character '`'"},
+		{"chained comparison", "SELECT * FROM metrics WHERE 1 < value < 2", "fusionql: 1:39: comparisons cannot be chained, add parentheses"},
+		{"string arithmetic", "SELECT operation + 1 FROM traces", "fusionql: 1:18: cannot apply + to string and int"},
+		{"timestamp sum", "SELECT start_time + end_time FROM traces", "fusionql: 1:19: cannot apply + to timestamp and timestamp"},
+		{"compare string to number", "SELECT * FROM logs WHERE level = 3", "fusionql: 1:32: cannot compare string with int"},
+		{"compare map", "SELECT * FROM logs WHERE attributes = 'x'", "fusionql: 1:37: cannot compare map with string"},
+		{"where not a condition", "SELECT * FROM logs WHERE severity_number", "fusionql: 1:26: WHERE needs a condition, got a value of type int"},
+		{"like on number", "SELECT * FROM logs WHERE severity_number LIKE 'x'", "fusionql: 1:42: LIKE needs strings, got int"},
+		{"star in expression", "SELECT t.* + 1 FROM traces t", "fusionql: 1:8: t.* cannot be part of an expression"},
+		{"star in where", "SELECT * FROM traces t WHERE t.* = 1", "fusionql: 1:30: t.* is only allowed as a select item"},
+		{"star alias", "SELECT * AS everything FROM traces", "fusionql: 1:10: a * select item cannot have an alias"},
+		{"missing from", "SELECT operation", "fusionql: 1:17: unexpected end of query, expected FROM"},
+		{"union without AS", "SELECT * FROM traces union", "fusionql: 1:22: UNION is not supported"},
+		{"comma join", "SELECT * FROM traces, logs", "fusionql: 1:21: a comma between tables is not supported, use JOIN ... ON"},
+		{"missing on", "SELECT * FROM traces JOIN logs", "fusionql: 1:31: unexpected end of query, expected ON after the joined table"},
+		{"negative limit", "SELECT * FROM traces LIMIT -1", "fusionql: 1:28: LIMIT needs a non-negative whole number, got \"-\""},
+		{"empty in", "SELECT * FROM logs WHERE level IN ()", "fusionql: 1:36: IN needs at least one value"},
+		{"too deep", "SELECT " + strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300) + " FROM traces", "fusionql: 1:208: expression is nested too deeply"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, err := Parse(tt.query)
+			require.Nil(t, q)
+			require.Error(t, err)
+			var perr *Error
+			require.ErrorAs(t, err, &perr)
+			require.Equal(t, tt.want, err.Error())
+			require.Equal(t, perr.Pos.Line, strings.Count(tt.query[:perr.Pos.Offset], "\n")+1, "line of offset")
+			require.Equal(t, perr.Pos.Col, perr.Pos.Offset-strings.LastIndex(tt.query[:perr.Pos.Offset], "\n"), "column of offset")
+		})
+	}
+}
+
+func TestParseLimits(t *testing.T) {
+	// A long operator chain stays cheap to parse, validate and print.
+	chain := "SELECT value FROM metrics WHERE value > 1" + strings.Repeat(" + 1", 16000)
+	q, err := Parse(chain)
+	require.NoError(t, err)
+	require.Equal(t, chain, q.String())
+
+	_, err = Parse("SELECT value FROM metrics WHERE value > 1" + strings.Repeat(" + 1", MaxQueryBytes/4))
+	require.EqualError(t, err, "fusionql: 1:1: query is 65577 bytes long, more than the limit of 65536")
+}
