@@ -4,17 +4,23 @@ BIN       := bin/otelcol-fusion
 CONFIG    ?= distro/config.yaml
 FUZZTIME  ?= 60s
 
-.PHONY: all build run test unit e2e bench fuzz lint generate check-generate tidy clean
+.PHONY: all build run demo test unit e2e bench bench-store fuzz lint generate check-generate tidy clean
 
 all: build
 
-## build: compile otelcol-fusion from the ocb output in distro/
+## build: compile otelcol-fusion from the ocb output in distro/ (cgo: the fused store embeds DuckDB), and the fusionql CLI
 build:
-	$(GO) build -trimpath -o $(BIN) ./distro
+	CGO_ENABLED=1 $(GO) build -trimpath -o $(BIN) ./distro
+	$(GO) build -trimpath -o bin/fusionql ./cmd/fusionql
 
 ## run: build and start otelcol-fusion on the embedded default config
 run: build
 	./$(BIN) --config $(CONFIG)
+
+## demo: start the collector on scripts/demo-config.yaml (default pipelines, ports of its own) with a fresh store, send a demo shop's traffic with a slow dependency, run the seed queries with bin/fusionql, stop
+demo: build
+	$(GO) build -trimpath -o bin/fusiondemo ./cmd/fusiondemo
+	./scripts/demo.sh
 
 ## generate: regenerate distro/ from builder-config.yaml with ocb
 generate:
@@ -42,15 +48,20 @@ unit:
 e2e:
 	$(GO) test -race -count=1 -timeout 20m -v ./e2e/...
 
-## bench: the codec table (otlpgo beside pdata's proto codec) and the Go benchmarks (otlpgo, fusion processor)
+## bench: the codec table (otlpgo beside pdata's proto codec) and the Go benchmarks (otlpgo, fusion processor, store ingest)
 bench:
 	$(GO) run ./pkg/otlpgo/internal/benchtable
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=200x ./pkg/otlpgo/...
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=2000x ./processor/fusionprocessor/
+	$(GO) test -run='^$$' -bench=BenchmarkStoreIngest -benchtime=20x ./exporter/fusedexporter/
+
+## bench-store: the seed join over 10M spans, 10M logs and 1M metric points (builds the data first; minutes)
+bench-store:
+	$(GO) test -run='^$$' -bench=BenchmarkSeedJoin -benchtime=5x -timeout=30m ./exporter/fusedexporter/
 
 ## fuzz: run every fuzz target for $(FUZZTIME)
 fuzz:
-	@set -e; for pkgdir in $$(grep -rl --include='*_test.go' '^func Fuzz' pkg receiver exporter | xargs -n1 dirname | sort -u); do \
+	@set -e; for pkgdir in $$(grep -l '^func Fuzz' $$(find . -name '*_test.go' -not -path './distro/*') | xargs -n1 dirname | sort -u); do \
 	  for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$pkgdir/*_test.go | sed 's/func //'); do \
 	    echo "== $$pkgdir $$target ($(FUZZTIME))"; \
 	    $(GO) test -run='^$$' -fuzz="^$$target$$" -fuzztime=$(FUZZTIME) ./$$pkgdir; \

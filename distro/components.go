@@ -23,6 +23,7 @@ import (
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
 	memorylimiterprocessor "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	fusionprocessor "github.com/otelfusion/otelfusion/processor/fusionprocessor"
+	tenantquota "github.com/otelfusion/otelfusion/processor/tenantquota"
 	otlpreceiver "go.opentelemetry.io/collector/receiver/otlpreceiver"
 	otlpgoreceiver "github.com/otelfusion/otelfusion/receiver/otlpgoreceiver"
 )
@@ -97,6 +98,7 @@ func components() (otelcol.Factories, error) {
 		batchprocessor.NewFactory(),
 		memorylimiterprocessor.NewFactory(),
 		fusionprocessor.NewFactory(),
+		tenantquota.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -105,6 +107,7 @@ func components() (otelcol.Factories, error) {
 		batchprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/batchprocessor v0.165.0",
 		memorylimiterprocessor.NewFactory().Type(): "go.opentelemetry.io/collector/processor/memorylimiterprocessor v0.165.0",
 		fusionprocessor.NewFactory().Type(): "github.com/otelfusion/otelfusion v0.0.0",
+		tenantquota.NewFactory().Type(): "github.com/otelfusion/otelfusion v0.0.0",
 	})
 
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](

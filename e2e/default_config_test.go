@@ -9,8 +9,9 @@ import (
 )
 
 // The embedded default config that `make run` starts: healthy on 13133 and
-// stopped cleanly by SIGINT.
+// stopped cleanly by SIGINT. Its store goes to a temp dir, not e2e/data.
 func TestDefaultConfigStartsAndStopsOnSIGINT(t *testing.T) {
+	t.Setenv("OTELFUSION_DATA_DIR", t.TempDir())
 	p := startCollector(t, "default", "../distro/config.yaml", 13133)
 	resp, err := http.Get("http://127.0.0.1:13133/")
 	require.NoError(t, err)

@@ -54,6 +54,61 @@ type Config struct {
 	// RetryConfig is the standard exporterhelper retry of refused signals.
 	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
+	// Store, when present, also writes every export into an embedded DuckDB
+	// database and serves FusionQL queries over it.
+	Store configoptional.Optional[StoreConfig] `mapstructure:"store"`
+
+	_ struct{}
+}
+
+// StoreConfig is the embedded DuckDB store of the unified model.
+type StoreConfig struct {
+	// Path is the database file; its directory is created when missing.
+	Path string `mapstructure:"path"`
+
+	// TenantAttribute is the resource attribute whose value is a row's
+	// tenant; rows without it belong to the empty tenant.
+	TenantAttribute string `mapstructure:"tenant_attribute"`
+
+	// Retention is how long rows are kept, by their own timestamp; 0 keeps
+	// them forever.
+	Retention time.Duration `mapstructure:"retention"`
+
+	// RetentionAttribute is the resource attribute (a Go duration string)
+	// that overrides Retention for the tenant of the resource carrying it.
+	RetentionAttribute string `mapstructure:"retention_attribute"`
+
+	// SweepInterval is how often rows past their retention are deleted.
+	SweepInterval time.Duration `mapstructure:"sweep_interval"`
+
+	// Query is the HTTP query API (POST /v1/query); on by default on
+	// loopback, off with `enabled: false`.
+	Query configoptional.Optional[QueryConfig] `mapstructure:"query"`
+
+	_ struct{}
+}
+
+// QueryConfig is the query API server and the limits of each query.
+type QueryConfig struct {
+	// ServerConfig is the HTTP server: endpoint, tls, auth, cors,
+	// max_request_body_size (a larger body is answered 413).
+	ServerConfig confighttp.ServerConfig `mapstructure:",squash"`
+
+	// QueryTimeout bounds each query's run time; a query past it is
+	// interrupted and answered 504.
+	QueryTimeout time.Duration `mapstructure:"query_timeout"`
+
+	// MaxRows caps the rows of one answer.
+	MaxRows int `mapstructure:"max_rows"`
+
+	// DefaultTimeWindow bounds tables of a join that set no time range of
+	// their own to the last DefaultTimeWindow; 0 refuses such queries.
+	DefaultTimeWindow time.Duration `mapstructure:"default_time_window"`
+
+	// TenantHeader is the request header naming the tenant a query is
+	// scoped to; without it the query sees every tenant.
+	TenantHeader string `mapstructure:"tenant_header"`
+
 	_ struct{}
 }
 
@@ -78,9 +133,14 @@ var _ component.Config = (*Config)(nil)
 func (cfg *Config) Validate() error {
 	var errs error
 	if cfg.ClientConfig.Endpoint == "" {
-		errs = errors.Join(errs, errors.New("'endpoint' must be set"))
+		if !cfg.Store.HasValue() || cfg.Store.Get().Path == "" {
+			errs = errors.Join(errs, errors.New("at least one of 'endpoint' or 'store::path' must be set"))
+		}
 	} else if _, err := fusedURL(cfg.ClientConfig.Endpoint); err != nil {
 		errs = errors.Join(errs, err)
+	}
+	if cfg.Store.HasValue() {
+		errs = errors.Join(errs, cfg.Store.Get().validate())
 	}
 	switch cfg.FrameCompression {
 	case FrameCompressionZstd, FrameCompressionNone:
@@ -114,4 +174,33 @@ func fusedURL(endpoint string) (string, error) {
 		u.Path = otlpgo.HTTPPath
 	}
 	return u.String(), nil
+}
+
+func (sc *StoreConfig) validate() error {
+	var errs error
+	if sc.Path == "" {
+		errs = errors.Join(errs, errors.New("'store::path' must be set"))
+	}
+	if sc.Retention < 0 {
+		errs = errors.Join(errs, fmt.Errorf("'store::retention' must not be negative, got %s", sc.Retention))
+	}
+	if sc.SweepInterval <= 0 {
+		errs = errors.Join(errs, fmt.Errorf("'store::sweep_interval' must be positive, got %s", sc.SweepInterval))
+	}
+	if sc.Query.HasValue() {
+		q := sc.Query.Get()
+		if q.ServerConfig.NetAddr.Endpoint == "" {
+			errs = errors.Join(errs, errors.New("'store::query::endpoint' must be set"))
+		}
+		if q.QueryTimeout <= 0 {
+			errs = errors.Join(errs, fmt.Errorf("'store::query::query_timeout' must be positive, got %s", q.QueryTimeout))
+		}
+		if q.MaxRows <= 0 {
+			errs = errors.Join(errs, fmt.Errorf("'store::query::max_rows' must be positive, got %d", q.MaxRows))
+		}
+		if q.DefaultTimeWindow < 0 {
+			errs = errors.Join(errs, fmt.Errorf("'store::query::default_time_window' must not be negative, got %s", q.DefaultTimeWindow))
+		}
+	}
+	return errs
 }

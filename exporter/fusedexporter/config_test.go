@@ -65,7 +65,54 @@ func TestLoadConfig(t *testing.T) {
 		},
 		{
 			id:      component.NewIDWithName(metadata.Type, "no_endpoint"),
-			wantErr: "'endpoint' must be set",
+			wantErr: "at least one of 'endpoint' or 'store::path' must be set",
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "store"),
+			want: withDefaults(func(cfg *Config) {
+				store := defaultStoreConfig()
+				store.Path = "./data/fusion.duckdb"
+				cfg.Store = configoptional.Some(store)
+			}),
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "store_full"),
+			want: withDefaults(func(cfg *Config) {
+				cfg.ClientConfig.Endpoint = "https://gateway.example.com:4319"
+				store := defaultStoreConfig()
+				store.Path = "/var/lib/otelcol/fusion.duckdb"
+				store.TenantAttribute = "customer.id"
+				store.Retention = 72 * time.Hour
+				store.RetentionAttribute = "quota.retention"
+				store.SweepInterval = 5 * time.Minute
+				query := store.Query.Get()
+				query.ServerConfig.NetAddr.Endpoint = "0.0.0.0:5320"
+				query.ServerConfig.MaxRequestBodySize = 65536
+				query.QueryTimeout = 5 * time.Second
+				query.MaxRows = 500
+				query.DefaultTimeWindow = 15 * time.Minute
+				query.TenantHeader = "X-Scope-OrgID"
+				cfg.Store = configoptional.Some(store)
+			}),
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "store_no_query"),
+			want: withDefaults(func(cfg *Config) {
+				store := defaultStoreConfig()
+				store.Path = "fusion.duckdb"
+				store.Query = configoptional.None[QueryConfig]()
+				cfg.Store = configoptional.Some(store)
+			}),
+		},
+		{
+			id:      component.NewIDWithName(metadata.Type, "store_no_path"),
+			wantErr: "at least one of 'endpoint' or 'store::path' must be set\n'store::path' must be set",
+		},
+		{
+			id: component.NewIDWithName(metadata.Type, "store_bad"),
+			wantErr: "'store::retention' must not be negative, got -1h0m0s\n'store::sweep_interval' must be positive, got 0s\n" +
+				"'store::query::endpoint' must be set\n'store::query::query_timeout' must be positive, got 0s\n" +
+				"'store::query::max_rows' must be positive, got 0\n'store::query::default_time_window' must not be negative, got -1m0s",
 		},
 		{
 			id:      component.NewIDWithName(metadata.Type, "not_a_url"),

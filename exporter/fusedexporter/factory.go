@@ -20,6 +20,20 @@ const (
 	defaultTimeout       = 30 * time.Second
 	defaultFlushTimeout  = 200 * time.Millisecond
 	defaultFlushMaxItems = 8192
+
+	defaultTenantAttribute    = "tenant.id"
+	defaultRetention          = 7 * 24 * time.Hour
+	defaultRetentionAttribute = "otelfusion.retention"
+	defaultSweepInterval      = time.Minute
+	defaultQueryEndpoint      = "127.0.0.1:4320"
+	// Below confighttp's default write_timeout (30s), so a timed-out query
+	// still gets its 504 answer written.
+	defaultQueryTimeout = 20 * time.Second
+	defaultMaxRows      = 10000
+	defaultTimeWindow   = time.Hour
+	defaultTenantHeader = "X-Tenant-ID"
+	// A query is text: 1 MiB is far more than any real one needs.
+	defaultQueryMaxBodySize = 1 << 20
 )
 
 // NewFactory returns the factory of the fused exporter.
@@ -44,6 +58,28 @@ func createDefaultConfig() component.Config {
 		Flush:            FlushConfig{Timeout: defaultFlushTimeout, MaxItems: defaultFlushMaxItems},
 		QueueConfig:      configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
 		RetryConfig:      configretry.NewDefaultBackOffConfig(),
+		Store:            configoptional.Default(defaultStoreConfig()),
+	}
+}
+
+// defaultStoreConfig is what a bare `store:` key starts from; the store is
+// off until the key is present.
+func defaultStoreConfig() StoreConfig {
+	server := confighttp.NewDefaultServerConfig()
+	server.NetAddr.Endpoint = defaultQueryEndpoint
+	server.MaxRequestBodySize = defaultQueryMaxBodySize
+	return StoreConfig{
+		TenantAttribute:    defaultTenantAttribute,
+		Retention:          defaultRetention,
+		RetentionAttribute: defaultRetentionAttribute,
+		SweepInterval:      defaultSweepInterval,
+		Query: configoptional.Some(QueryConfig{
+			ServerConfig:      server,
+			QueryTimeout:      defaultQueryTimeout,
+			MaxRows:           defaultMaxRows,
+			DefaultTimeWindow: defaultTimeWindow,
+			TenantHeader:      defaultTenantHeader,
+		}),
 	}
 }
 

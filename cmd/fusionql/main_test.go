@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// fakeAPI answers like the query API and records the last request.
+type fakeAPI struct {
+	query, format, tenant string
+}
+
+func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var req struct{ Query, Format string }
+	body, _ := io.ReadAll(r.Body)
+	_ = json.Unmarshal(body, &req)
+	f.query, f.format, f.tenant = req.Query, req.Format, r.Header.Get("X-Tenant-ID")
+	switch {
+	case strings.Contains(req.Query, "bad"):
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":"fusionql: 1:8: unknown column \"bad\""}`))
+	case req.Format == "csv":
+		_, _ = w.Write([]byte("operation,level\nGET /a,ERROR\n"))
+	default:
+		_, _ = w.Write([]byte(`{"columns":["operation","level","value"],"rows":[["GET /checkout","ERROR",1.5],["GET /a","WARN",null],["POST /pay","ERROR",12345678901234567]]}`))
+	}
+}
+
+func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestTable(t *testing.T) {
+	api := &fakeAPI{}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	code, out, errOut := runCLI(t, "", "--endpoint", srv.URL, "--tenant", "acme", "SELECT", "x")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "SELECT x", api.query)
+	assert.Equal(t, "json", api.format)
+	assert.Equal(t, "acme", api.tenant)
+	assert.Equal(t, ""+
+		"operation      level              value\n"+
+		"-------------  -----  -----------------\n"+
+		"GET /checkout  ERROR                1.5\n"+
+		"GET /a         WARN                NULL\n"+
+		"POST /pay      ERROR  12345678901234567\n"+
+		"(3 rows)\n", out)
+}
+
+func TestCSVAndStdin(t *testing.T) {
+	api := &fakeAPI{}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+	code, out, _ := runCLI(t, "SELECT y FROM logs\n", "--endpoint", srv.URL, "--format", "csv")
+	require.Equal(t, 0, code)
+	assert.Equal(t, "SELECT y FROM logs\n", api.query)
+	assert.Equal(t, "csv", api.format)
+	assert.Equal(t, "operation,level\nGET /a,ERROR\n", out)
+}
+
+func TestErrors(t *testing.T) {
+	srv := httptest.NewServer(&fakeAPI{})
+	defer srv.Close()
+	code, _, errOut := runCLI(t, "", "--endpoint", srv.URL, "SELECT bad")
+	assert.Equal(t, 1, code)
+	assert.Equal(t, "fusionql: 1:8: unknown column \"bad\" (HTTP 400)\n", errOut)
+
+	code, _, errOut = runCLI(t, "", "--format", "xml", "SELECT 1")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "--format must be table, json or csv")
+
+	code, _, _ = runCLI(t, "  ")
+	assert.Equal(t, 2, code)
+}

@@ -1,0 +1,110 @@
+package fusedexporter
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelfusion/otelfusion/pkg/fusiongen"
+)
+
+// BenchmarkStoreIngest appends fusiongen exports of 8000 spans, 8000 log
+// records and 8000 metric points (about what the batch processor hands on)
+// and reports stored rows per second.
+func BenchmarkStoreIngest(b *testing.B) {
+	clock := &testClock{t: fusiongen.BaseTime}
+	cfg := defaultStoreConfig()
+	cfg.Path = b.TempDir() + "/bench.duckdb"
+	s, err := openStore(context.Background(), &cfg, clock.now)
+	require.NoError(b, err)
+	defer s.close()
+	gen := fusiongen.New(1)
+	td, ld, md := gen.Traces(8000), gen.Logs(8000), gen.Metrics(8000)
+	rowsPerOp := td.SpanCount() + ld.LogRecordCount() + md.DataPointCount()
+	b.ReportAllocs()
+	start := time.Now()
+	for b.Loop() {
+		require.NoError(b, s.appendTraces(td))
+		require.NoError(b, s.appendLogs(ld))
+		require.NoError(b, s.appendMetrics(md))
+	}
+	b.ReportMetric(float64(rowsPerOp*b.N)/time.Since(start).Seconds(), "rows/s")
+}
+
+// benchScale reads a row count from the environment, for quick runs of the
+// seed join benchmark while developing (FUSION_BENCH_SPANS=100000).
+func benchScale(name string, fallback int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return fallback
+}
+
+// BenchmarkSeedJoin runs the seed query over 10M spans, 10M log records and
+// 1M metric points synthesized inside DuckDB. It only runs with -bench, and
+// building its data takes a while. Shape: 10 spans per trace, 20 services,
+// 1% of spans slower than 1s, 5% of logs at ERROR, all within the last hour.
+func BenchmarkSeedJoin(b *testing.B) {
+	spans := benchScale("FUSION_BENCH_SPANS", 10_000_000)
+	logs := benchScale("FUSION_BENCH_LOGS", spans)
+	points := benchScale("FUSION_BENCH_POINTS", spans/10)
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	clock := &testClock{t: now}
+	cfg := defaultStoreConfig()
+	cfg.Path = b.TempDir() + "/seed.duckdb"
+	s, err := openStore(context.Background(), &cfg, clock.now)
+	require.NoError(b, err)
+	defer s.close()
+
+	base := now.Add(-50 * time.Minute).UnixNano()
+	built := time.Now()
+	// Span i belongs to trace i/10 and service i%20; it starts i*100µs after
+	// base (about 17 minutes for 10M spans). Log j sits in span j's range.
+	for _, stmt := range []string{
+		fmt.Sprintf(`INSERT INTO traces (tenant, trace_id, span_id, service_name, operation, span_kind, status_code,
+			start_time, end_time, duration_ns, timestamp_ns, attributes, resource_attributes)
+		SELECT '', lpad(to_hex(i // 10), 32, '0'), lpad(to_hex(i), 16, '0'), 'service-' || (i %% 20),
+			'operation-' || (i %% 50), 'SERVER', 'UNSET', %[1]d + i * 100000,
+			%[1]d + i * 100000 + CASE WHEN i %% 100 = 7 THEN 1500000000 ELSE 20000000 END,
+			CASE WHEN i %% 100 = 7 THEN 1500000000 ELSE 20000000 END, %[1]d + i * 100000, '{}', '{}'
+		FROM range(%[2]d) r(i)`, base, spans),
+		fmt.Sprintf(`INSERT INTO logs (tenant, timestamp, trace_id, span_id, service_name, level, severity_number, body, attributes)
+		SELECT '', %[1]d + (i %% %[3]d) * 100000 + 5000000, lpad(to_hex((i %% %[3]d) // 10), 32, '0'),
+			lpad(to_hex(i %% %[3]d), 16, '0'), 'service-' || ((i %% %[3]d) %% 20),
+			CASE WHEN i %% 20 = 7 THEN 'ERROR' ELSE 'INFO' END, CASE WHEN i %% 20 = 7 THEN 17 ELSE 9 END,
+			'message ' || (i %% 7), '{}'
+		FROM range(%[2]d) r(i)`, base, logs, spans),
+		fmt.Sprintf(`INSERT INTO metrics (tenant, timestamp, service_name, name, type, value, attributes)
+		SELECT '', %[1]d + i * 3000000, 'service-' || (i %% 20), 'http.server.duration', 'gauge', (i %% 1000) / 10.0, '{}'
+		FROM range(%[2]d) r(i)`, base, points),
+		"CHECKPOINT",
+	} {
+		_, err := s.db.Exec(stmt)
+		require.NoError(b, err)
+	}
+	b.Logf("built %d spans, %d logs, %d metric points in %s", spans, logs, points, time.Since(built).Round(time.Millisecond))
+
+	limits := queryLimits{timeout: time.Minute, maxRows: 10000, defaultTimeWindow: time.Hour}
+	for _, q := range []struct{ name, text string }{
+		{"seed", `SELECT span.operation, log.level, metric.value FROM traces JOIN logs ON traces.trace_id = logs.trace_id ` +
+			`AND logs.timestamp BETWEEN traces.start_time AND traces.end_time JOIN metrics ON traces.service_name = metrics.service_name ` +
+			`WHERE span.duration_ns > 1000000000 AND log.level = 'ERROR' LIMIT 100;`},
+		{"aliased", `SELECT t.operation, l.level, m.value FROM traces t JOIN logs l ON t.trace_id = l.trace_id ` +
+			`AND ABS(t.start_time - l.timestamp) < INTERVAL '200ms' JOIN metrics m ON m.service_name = t.service_name ` +
+			`AND m.timestamp BETWEEN t.start_time - INTERVAL '1m' AND t.end_time + INTERVAL '1m' ` +
+			`WHERE t.duration_ns > 1000000000 AND l.level = 'ERROR' LIMIT 100;`},
+	} {
+		b.Run(q.name, func(b *testing.B) {
+			for b.Loop() {
+				res, err := s.query(context.Background(), q.text, "", limits)
+				require.NoError(b, err)
+				require.Len(b, res.Rows, 100)
+			}
+		})
+	}
+}

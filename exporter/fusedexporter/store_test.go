@@ -1,0 +1,390 @@
+package fusedexporter
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.uber.org/zap"
+
+	"github.com/otelfusion/otelfusion/pkg/fusiongen"
+	"github.com/otelfusion/otelfusion/pkg/fusionql"
+)
+
+// testClock is a settable clock for retention and time windows.
+type testClock struct{ t time.Time }
+
+func (c *testClock) now() time.Time { return c.t }
+
+// newTestStore opens a store in the test's temp dir with the default store
+// configuration, changed by edit.
+func newTestStore(t *testing.T, clock *testClock, edit func(*StoreConfig)) *fusedStore {
+	t.Helper()
+	cfg := defaultStoreConfig()
+	cfg.Path = filepath.Join(t.TempDir(), "data", "fusion.duckdb")
+	if edit != nil {
+		edit(&cfg)
+	}
+	s, err := openStore(context.Background(), &cfg, clock.now)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.close()) })
+	return s
+}
+
+// sqlRows runs raw SQL on the store and returns its rows as plain values.
+func sqlRows(t *testing.T, s *fusedStore, query string, args ...any) [][]any {
+	t.Helper()
+	res, err := s.run(context.Background(), query, args, 0)
+	require.NoError(t, err)
+	return res.Rows
+}
+
+func hexID(b []byte) string { return hex.EncodeToString(b) }
+
+func TestRowsFollowSchema(t *testing.T) {
+	s := newTestStore(t, &testClock{t: fusiongen.BaseTime}, nil)
+	spans, _ := s.spanRows(fusiongen.FullTraces())
+	logs, _ := s.logRows(fusiongen.FullLogs())
+	metrics, _ := s.metricRows(fusiongen.FullMetrics())
+	for _, c := range []struct {
+		table string
+		row   int
+	}{{"traces", len(spans[0])}, {"logs", len(logs[0])}, {"metrics", len(metrics[0])}} {
+		table, ok := fusionql.LookupTable(c.table)
+		require.True(t, ok)
+		assert.Len(t, table.Columns, c.row, c.table)
+	}
+	// Appending the full data (every attribute value type, every metric
+	// type) works end to end.
+	require.NoError(t, s.appendTraces(fusiongen.FullTraces()))
+	require.NoError(t, s.appendLogs(fusiongen.FullLogs()))
+	require.NoError(t, s.appendMetrics(fusiongen.FullMetrics()))
+	assert.Equal(t, int64(fusiongen.FullMetrics().DataPointCount()), sqlRows(t, s, "SELECT count(*) FROM metrics")[0][0])
+}
+
+func TestIngestStoresExactRows(t *testing.T) {
+	s := newTestStore(t, &testClock{t: fusiongen.BaseTime}, nil)
+	gen := fusiongen.New(7)
+	td, ld, md := gen.Traces(300), gen.Logs(200), gen.Metrics(150)
+	require.NoError(t, s.appendTraces(td))
+	require.NoError(t, s.appendLogs(ld))
+	require.NoError(t, s.appendMetrics(md))
+
+	var wantSpans [][]any
+	for _, rs := range td.ResourceSpans().All() {
+		svc, _ := rs.Resource().Attributes().Get("service.name")
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, sp := range ss.Spans().All() {
+				tid, sid := sp.TraceID(), sp.SpanID()
+				parent := any(nil)
+				if p := sp.ParentSpanID(); !p.IsEmpty() {
+					parent = hexID(p[:])
+				}
+				start, end := int64(sp.StartTimestamp()), int64(sp.EndTimestamp())
+				wantSpans = append(wantSpans, []any{"", hexID(tid[:]), hexID(sid[:]), parent, svc.Str(), sp.Name(),
+					start, end, end - start})
+			}
+		}
+	}
+	sortRows(wantSpans)
+	got := sqlRows(t, s, `SELECT tenant, trace_id, span_id, parent_span_id, service_name, operation,
+		start_time, end_time, duration_ns FROM traces`)
+	sortRows(got)
+	assert.Equal(t, wantSpans, got)
+
+	var wantLogs [][]any
+	for _, rl := range ld.ResourceLogs().All() {
+		svc, _ := rl.Resource().Attributes().Get("service.name")
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				tid := any(nil)
+				if id := lr.TraceID(); !id.IsEmpty() {
+					tid = hexID(id[:])
+				}
+				wantLogs = append(wantLogs, []any{int64(lr.Timestamp()), tid, svc.Str(), lr.SeverityText(),
+					int64(lr.SeverityNumber()), lr.Body().Str()})
+			}
+		}
+	}
+	sortRows(wantLogs)
+	got = sqlRows(t, s, "SELECT timestamp, trace_id, service_name, level, severity_number, body FROM logs")
+	sortRows(got)
+	assert.Equal(t, wantLogs, got)
+
+	// Metric points: name, type, timestamp, and the count of the
+	// histogram-like ones, computed from pdata.
+	var wantPoints [][]any
+	for _, rm := range md.ResourceMetrics().All() {
+		svc, _ := rm.Resource().Attributes().Get("service.name")
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				add := func(typ string, ts pcommon.Timestamp, count any) {
+					wantPoints = append(wantPoints, []any{svc.Str(), m.Name(), typ, int64(ts), count})
+				}
+				switch m.Type() {
+				case pmetric.MetricTypeGauge:
+					for _, dp := range m.Gauge().DataPoints().All() {
+						add("gauge", dp.Timestamp(), nil)
+					}
+				case pmetric.MetricTypeSum:
+					for _, dp := range m.Sum().DataPoints().All() {
+						add("sum", dp.Timestamp(), nil)
+					}
+				case pmetric.MetricTypeHistogram:
+					for _, dp := range m.Histogram().DataPoints().All() {
+						add("histogram", dp.Timestamp(), int64(dp.Count()))
+					}
+				case pmetric.MetricTypeExponentialHistogram:
+					for _, dp := range m.ExponentialHistogram().DataPoints().All() {
+						add("exponential_histogram", dp.Timestamp(), int64(dp.Count()))
+					}
+				case pmetric.MetricTypeSummary:
+					for _, dp := range m.Summary().DataPoints().All() {
+						add("summary", dp.Timestamp(), int64(dp.Count()))
+					}
+				}
+			}
+		}
+	}
+	require.Len(t, wantPoints, md.DataPointCount())
+	sortRows(wantPoints)
+	got = sqlRows(t, s, "SELECT service_name, name, type, timestamp, count FROM metrics")
+	sortRows(got)
+	assert.Equal(t, wantPoints, got)
+	types := sqlRows(t, s, "SELECT DISTINCT type FROM metrics ORDER BY type")
+	assert.Len(t, types, 5)
+}
+
+func TestIngestColumnValues(t *testing.T) {
+	s := newTestStore(t, &testClock{t: fusiongen.BaseTime}, nil)
+	start := pcommon.Timestamp(1_000_000_000)
+
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "checkout")
+	rs.Resource().Attributes().PutStr("tenant.id", "acme")
+	sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetTraceID(pcommon.TraceID{0xAB, 1})
+	sp.SetSpanID(pcommon.SpanID{0xCD, 2})
+	sp.SetName("POST /pay")
+	sp.SetKind(ptrace.SpanKindServer)
+	sp.Status().SetCode(ptrace.StatusCodeError)
+	sp.SetStartTimestamp(start)
+	sp.SetEndTimestamp(start + 1500)
+	sp.Attributes().PutInt("http.status", 500)
+	require.NoError(t, s.appendTraces(td))
+	assert.Equal(t, [][]any{{"acme", "ab010000000000000000000000000000", "cd02000000000000", nil, "checkout", "POST /pay",
+		"SERVER", "ERROR", int64(start), int64(start + 1500), int64(1500), int64(start), `{"http.status":500}`, `{"service.name":"checkout","tenant.id":"acme"}`}},
+		sqlRows(t, s, "SELECT * FROM traces"))
+
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "checkout")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetObservedTimestamp(start + 10) // no timestamp: the observed one is used
+	lr.SetSeverityNumber(plog.SeverityNumberError2)
+	lr.Body().SetStr("card declined")
+	lr.Attributes().PutStr(logOperationAttribute, "POST /pay")
+	require.NoError(t, s.appendLogs(ld))
+	assert.Equal(t, [][]any{{"", int64(start + 10), nil, nil, "checkout", "POST /pay", "ERROR", int64(18), "card declined",
+		`{"fusion.operation":"POST /pay"}`}}, sqlRows(t, s, "SELECT * FROM logs"))
+
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", "checkout")
+	ms := rm.ScopeMetrics().AppendEmpty().Metrics()
+	g := ms.AppendEmpty()
+	g.SetName("queue.size")
+	gp := g.SetEmptyGauge().DataPoints().AppendEmpty()
+	gp.SetTimestamp(start)
+	gp.SetIntValue(7)
+	h := ms.AppendEmpty()
+	h.SetName("latency")
+	hp := h.SetEmptyHistogram().DataPoints().AppendEmpty()
+	hp.SetTimestamp(start)
+	hp.SetCount(4)
+	hp.SetSum(10)
+	hp.BucketCounts().FromRaw([]uint64{1, 3})
+	ex := hp.Exemplars().AppendEmpty()
+	ex.SetTraceID(pcommon.TraceID{0xAB, 1})
+	ex.SetSpanID(pcommon.SpanID{0xCD, 2})
+	require.NoError(t, s.appendMetrics(md))
+	assert.Equal(t, [][]any{
+		{"", int64(start), "checkout", "latency", "histogram", 2.5, "{}", "ab010000000000000000000000000000", "cd02000000000000",
+			int64(4), 10.0, []any{int64(1), int64(3)}},
+		{"", int64(start), "checkout", "queue.size", "gauge", 7.0, "{}", nil, nil, nil, nil, nil},
+	}, sqlRows(t, s, "SELECT * FROM metrics ORDER BY name"))
+}
+
+// sortRows orders rows by their printed form, for order-free comparison.
+func sortRows(rows [][]any) {
+	sort.Slice(rows, func(i, j int) bool { return fmt.Sprint(rows[i]) < fmt.Sprint(rows[j]) })
+}
+
+// tenantTraces is one span of tenant at ts, with a retention override when
+// retention is not empty.
+func tenantTraces(tenant, retention string, ts time.Time) ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "svc-"+tenant)
+	if tenant != "" {
+		rs.Resource().Attributes().PutStr("tenant.id", tenant)
+	}
+	if retention != "" {
+		rs.Resource().Attributes().PutStr("otelfusion.retention", retention)
+	}
+	sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetTraceID(pcommon.TraceID{1})
+	sp.SetSpanID(pcommon.SpanID{1})
+	sp.SetName("op")
+	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(ts))
+	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(ts.Add(time.Millisecond)))
+	return td
+}
+
+func tenantLogs(tenant string, ts time.Time) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	if tenant != "" {
+		rl.Resource().Attributes().PutStr("tenant.id", tenant)
+	}
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(ts))
+	lr.Body().SetStr("x")
+	return ld
+}
+
+func TestRetentionByAgeAndTenant(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	clock := &testClock{t: now}
+	s := newTestStore(t, clock, func(c *StoreConfig) { c.Retention = 24 * time.Hour })
+
+	for _, age := range []time.Duration{time.Minute, 2 * time.Hour, 30 * time.Hour} {
+		ts := now.Add(-age)
+		require.NoError(t, s.appendTraces(tenantTraces("", "", ts)))
+		require.NoError(t, s.appendTraces(tenantTraces("default-tenant", "", ts)))
+		require.NoError(t, s.appendTraces(tenantTraces("short", "1h", ts)))
+		require.NoError(t, s.appendTraces(tenantTraces("long", "48h", ts)))
+		require.NoError(t, s.appendLogs(tenantLogs("", ts)))
+	}
+	// A malformed override is ignored: the tenant keeps the default.
+	require.NoError(t, s.appendTraces(tenantTraces("bad", "soon", now.Add(-30*time.Hour))))
+
+	deleted, err := s.sweep(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, int64(1+1+2+1+1), deleted) // "", default-tenant, short x2, bad, logs
+
+	got := sqlRows(t, s, "SELECT tenant, (? - start_time) // 3600000000000 AS hours FROM traces ORDER BY tenant, hours", now.UnixNano())
+	assert.Equal(t, [][]any{
+		{"", int64(0)}, {"", int64(2)},
+		{"default-tenant", int64(0)}, {"default-tenant", int64(2)},
+		{"long", int64(0)}, {"long", int64(2)}, {"long", int64(30)},
+		{"short", int64(0)},
+	}, got)
+	assert.Equal(t, int64(2), sqlRows(t, s, "SELECT count(*) FROM logs")[0][0])
+
+	// Overrides survive a reopen of the database.
+	require.NoError(t, s.close())
+	reopened, err := openStore(context.Background(), s.cfg, clock.now)
+	require.NoError(t, err)
+	defer reopened.close()
+	assert.Equal(t, map[string]time.Duration{"short": time.Hour, "long": 48 * time.Hour}, reopened.retentions())
+	clock.t = now.Add(90 * time.Minute)
+	deleted, err = reopened.sweep(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), deleted) // short's minute-old span is now 91 minutes old
+}
+
+func TestRetentionZeroKeepsForever(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	s := newTestStore(t, &testClock{t: now}, func(c *StoreConfig) { c.Retention = 0 })
+	require.NoError(t, s.appendTraces(tenantTraces("", "", now.Add(-1000*time.Hour))))
+	deleted, err := s.sweep(context.Background())
+	require.NoError(t, err)
+	assert.Zero(t, deleted)
+}
+
+func TestSweeperRunsPeriodically(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	s := newTestStore(t, &testClock{t: now}, func(c *StoreConfig) { c.Retention = time.Hour })
+	require.NoError(t, s.appendTraces(tenantTraces("", "", now.Add(-2*time.Hour))))
+	sw := startSweeper(s, 20*time.Millisecond, zap.NewNop(), noop.Int64Counter{})
+	defer sw.stop()
+	require.Eventually(t, func() bool {
+		return sqlRows(t, s, "SELECT count(*) FROM traces")[0][0] == int64(0)
+	}, 5*time.Second, 20*time.Millisecond)
+}
+
+func TestQueryScopesTenantAndCapsRows(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	s := newTestStore(t, &testClock{t: now}, nil)
+	for i := range 5 {
+		require.NoError(t, s.appendTraces(tenantTraces("acme", "", now.Add(-time.Duration(i)*time.Minute))))
+	}
+	for i := range 3 {
+		require.NoError(t, s.appendTraces(tenantTraces("globex", "", now.Add(-time.Duration(i)*time.Minute))))
+	}
+	limits := queryLimits{timeout: 10 * time.Second, maxRows: 100, defaultTimeWindow: time.Hour}
+	q := "SELECT span.service_name FROM traces"
+
+	for tenant, want := range map[string]int{"acme": 5, "globex": 3, "": 8, "nobody": 0} {
+		res, err := s.query(context.Background(), q, tenant, limits)
+		require.NoError(t, err)
+		assert.Len(t, res.Rows, want, tenant)
+		for _, row := range res.Rows {
+			if tenant != "" {
+				assert.Equal(t, "svc-"+tenant, row[0])
+			}
+		}
+	}
+
+	limits.maxRows = 2
+	res, err := s.query(context.Background(), q+" LIMIT 50", "acme", limits)
+	require.NoError(t, err)
+	assert.Len(t, res.Rows, 2)
+}
+
+func TestQueryTimeout(t *testing.T) {
+	s := newTestStore(t, &testClock{t: time.Now()}, nil)
+	// A big cross join that runs for seconds.
+	_, err := s.db.Exec(`INSERT INTO traces (tenant, trace_id, start_time, end_time)
+		SELECT '', 't' || (i % 1000), i, i + 1 FROM range(200000) r(i)`)
+	require.NoError(t, err)
+	limits := queryLimits{timeout: 50 * time.Millisecond, maxRows: 10, defaultTimeWindow: 0}
+	started := time.Now()
+	_, err = s.query(context.Background(),
+		"SELECT COUNT(*) FROM traces a JOIN traces b ON a.trace_id = b.trace_id AND b.start_time BETWEEN a.start_time AND a.end_time + 100000000", "", limits)
+	require.ErrorIs(t, err, errQueryTimeout)
+	assert.Less(t, time.Since(started), 5*time.Second)
+}
+
+func TestQueryErrorsArePositioned(t *testing.T) {
+	s := newTestStore(t, &testClock{t: time.Now()}, nil)
+	_, err := s.query(context.Background(), "SELECT span.nope FROM traces", "", queryLimits{maxRows: 10})
+	var qlErr *fusionql.Error
+	require.ErrorAs(t, err, &qlErr)
+	assert.Contains(t, err.Error(), "1:")
+}
+
+func TestAttributesAreJSON(t *testing.T) {
+	m := pcommon.NewMap()
+	m.PutStr("a", "b")
+	m.PutInt("n", 3)
+	m.PutEmptySlice("l").AppendEmpty().SetBool(true)
+	var decoded map[string]any
+	require.NoError(t, json.Unmarshal([]byte(attributesJSON(m)), &decoded))
+	assert.Equal(t, map[string]any{"a": "b", "n": 3.0, "l": []any{true}}, decoded)
+	assert.Equal(t, "{}", attributesJSON(pcommon.NewMap()))
+}

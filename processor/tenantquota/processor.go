@@ -1,0 +1,695 @@
+package tenantquota
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/otelfusion/otelfusion/processor/tenantquota/internal/metadata"
+)
+
+// maxTick bounds how late an idle tenant's breaker is re-evaluated.
+const maxTick = time.Second
+
+var (
+	reasonQuota      = attribute.String("reason", "quota")
+	reasonBurst      = attribute.String("reason", "burst")
+	reasonUnlabelled = attribute.String("reason", "unlabelled")
+)
+
+// quotaProcessor is the one instance shared by every pipeline that names a
+// tenant_quota configuration, so a tenant's quotas, breaker and summary are
+// the same whichever pipeline its data comes through.
+type quotaProcessor struct {
+	cfg      *Config
+	set      processor.Settings
+	logger   *zap.Logger
+	tb       *metadata.TelemetryBuilder
+	resolver tenantResolver
+	store    *overrideStore
+	// now is replaced by tests.
+	now func() time.Time
+
+	tenantsMu sync.RWMutex
+	tenants   map[string]*tenantState
+
+	// reserveMu serialises reservations, so a refused request can give its
+	// tokens back exactly.
+	reserveMu sync.Mutex
+
+	metricsMu    sync.Mutex
+	metricsNext  []consumer.Metrics
+	summaryStart time.Time
+
+	watcher   *fileWatcher
+	admin     *http.Server
+	adminAddr string // where the admin API listens, once started
+
+	stopOnce sync.Once
+	stop     chan struct{}
+	done     sync.WaitGroup
+}
+
+func newQuotaProcessor(cfg *Config, set processor.Settings) (*quotaProcessor, error) {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	p := &quotaProcessor{
+		cfg:    cfg,
+		set:    set,
+		logger: set.Logger,
+		tb:     tb,
+		resolver: tenantResolver{
+			metadataKey:       cfg.Tenant.MetadataKey,
+			resourceAttribute: cfg.Tenant.ResourceAttribute,
+			precedence:        cfg.Tenant.Precedence,
+			defaultTenant:     cfg.Tenant.Default,
+			refuseUnlabelled:  cfg.Tenant.RefuseUnlabelled,
+		},
+		store:   newOverrideStore(cfg),
+		now:     time.Now,
+		tenants: map[string]*tenantState{},
+		stop:    make(chan struct{}),
+	}
+	if cfg.OverridesFile != "" {
+		p.watcher = &fileWatcher{path: cfg.OverridesFile}
+	}
+	return p, nil
+}
+
+// addMetricsConsumer registers the next consumer of a metrics pipeline; the
+// summary metrics go to every one registered.
+func (p *quotaProcessor) addMetricsConsumer(next consumer.Metrics) {
+	p.metricsMu.Lock()
+	defer p.metricsMu.Unlock()
+	p.metricsNext = append(p.metricsNext, next)
+}
+
+// Start reads the overrides file (an invalid one fails the start), starts the
+// admin API and the loops that tick breakers, reload overrides and flush
+// summary metrics.
+func (p *quotaProcessor) Start(ctx context.Context, host component.Host) error {
+	if p.watcher != nil {
+		if err := p.reloadOverrides(); err != nil {
+			return err
+		}
+	}
+	if p.cfg.Admin.HasValue() {
+		srv, err := p.startAdmin(ctx, host)
+		if err != nil {
+			return err
+		}
+		p.admin = srv
+	}
+	p.metricsMu.Lock()
+	p.summaryStart = p.now()
+	emit := len(p.metricsNext) > 0
+	p.metricsMu.Unlock()
+
+	p.done.Add(1)
+	go p.loop(emit)
+	return nil
+}
+
+// Shutdown stops the loops and the admin API and emits the last summary.
+// Safe without Start.
+func (p *quotaProcessor) Shutdown(ctx context.Context) error {
+	var err error
+	p.stopOnce.Do(func() {
+		close(p.stop)
+		p.done.Wait()
+		if p.admin != nil {
+			err = p.admin.Shutdown(ctx)
+		}
+		p.flushSummary(ctx)
+	})
+	return err
+}
+
+func (p *quotaProcessor) loop(emitSummary bool) {
+	defer p.done.Done()
+	tick := time.NewTicker(min(maxTick, p.cfg.Breaker.Bucket))
+	defer tick.Stop()
+	var reload <-chan time.Time
+	if p.watcher != nil {
+		t := time.NewTicker(p.cfg.ReloadInterval)
+		defer t.Stop()
+		reload = t.C
+	}
+	var flush <-chan time.Time
+	if emitSummary {
+		t := time.NewTicker(p.cfg.Summary.FlushInterval)
+		defer t.Stop()
+		flush = t.C
+	}
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-tick.C:
+			p.tick(p.now())
+		case <-reload:
+			_ = p.reloadOverrides()
+		case <-flush:
+			p.flushSummary(context.Background())
+		}
+	}
+}
+
+// tick closes the elapsed buckets of every tenant, so idle ones close their
+// breakers too.
+func (p *quotaProcessor) tick(now time.Time) {
+	for _, ts := range p.allTenants() {
+		ts.mu.Lock()
+		p.advance(ts, now)
+		ts.mu.Unlock()
+	}
+}
+
+func (p *quotaProcessor) allTenants() []*tenantState {
+	p.tenantsMu.RLock()
+	defer p.tenantsMu.RUnlock()
+	out := make([]*tenantState, 0, len(p.tenants))
+	for _, ts := range p.tenants {
+		out = append(out, ts)
+	}
+	return out
+}
+
+// advance feeds the tenant's completed buckets to its breaker. Holds ts.mu.
+func (p *quotaProcessor) advance(ts *tenantState, now time.Time) {
+	ts.meter.advance(now, func(load [numSignals]signalLoad, end time.Time) {
+		ts.ratio = loadRatio(load, &ts.limits, p.cfg.Breaker.Bucket)
+		ctx := context.Background()
+		p.tb.LoadRatio.Record(ctx, ts.ratio, ts.tenantAttrs)
+		for s := range numSignals {
+			p.tb.OfferedRate.Record(ctx, ts.meter.last[s], ts.signalAttrs[s])
+		}
+		if !ts.breaker.observe(ts.ratio, end) {
+			return
+		}
+		state := ts.breaker.state
+		open := int64(0)
+		if state == breakerOpen {
+			open = 1
+			p.logger.Warn("Tenant breaker opened: degrade mode, data sampled",
+				zap.String("tenant", ts.id), zap.Float64("load_ratio", ts.ratio),
+				zap.Float64("degraded_sample_rate", p.cfg.Breaker.DegradedSampleRate))
+		} else {
+			p.logger.Info("Tenant breaker closed: normal mode",
+				zap.String("tenant", ts.id), zap.Float64("load_ratio", ts.ratio))
+		}
+		p.tb.BreakerState.Record(ctx, open, ts.tenantAttrs)
+		p.tb.BreakerTransitions.Add(ctx, 1, metric.WithAttributeSet(attribute.NewSet(
+			attribute.String("tenant", ts.id), attribute.String("state", state.String()))))
+	})
+}
+
+// tenant returns the state of a tenant, creating it on first sight. Past
+// max_tenants, new tenants share one overflow state.
+func (p *quotaProcessor) tenant(id string, now time.Time) *tenantState {
+	p.tenantsMu.RLock()
+	ts, ok := p.tenants[id]
+	p.tenantsMu.RUnlock()
+	if ok {
+		return ts
+	}
+	p.tenantsMu.Lock()
+	defer p.tenantsMu.Unlock()
+	if ts, ok := p.tenants[id]; ok {
+		return ts
+	}
+	if len(p.tenants) >= p.cfg.MaxTenants {
+		id = overflowTenant
+		if ts, ok := p.tenants[id]; ok {
+			return ts
+		}
+	}
+	ts = newTenantState(id, p.cfg, p.store.limits(id), now)
+	p.tenants[id] = ts
+	p.tb.BreakerState.Record(context.Background(), 0, ts.tenantAttrs)
+	return ts
+}
+
+// refreshLimits re-resolves the limits of the given tenants, or of every
+// tracked tenant when ids is nil.
+func (p *quotaProcessor) refreshLimits(ids []string) {
+	now := p.now()
+	p.tenantsMu.RLock()
+	var targets []*tenantState
+	if ids == nil {
+		for _, ts := range p.tenants {
+			targets = append(targets, ts)
+		}
+	} else {
+		for _, id := range ids {
+			if ts, ok := p.tenants[id]; ok {
+				targets = append(targets, ts)
+			}
+		}
+	}
+	p.tenantsMu.RUnlock()
+	for _, ts := range targets {
+		limits := p.store.limits(ts.id)
+		ts.mu.Lock()
+		ts.setLimits(limits, now)
+		ts.mu.Unlock()
+	}
+}
+
+// reloadOverrides reads overrides_file when its content changed; an invalid
+// file is logged and the previous overrides stay.
+func (p *quotaProcessor) reloadOverrides() error {
+	content, changed, err := p.watcher.changed()
+	if err != nil {
+		p.logger.Warn("Cannot read tenant overrides file; keeping the previous overrides",
+			zap.String("path", p.watcher.path), zap.Error(err))
+		return err
+	}
+	if !changed {
+		return nil
+	}
+	tenants, err := parseOverridesFile(content)
+	if err != nil {
+		p.tb.OverrideReloads.Add(context.Background(), 1, metric.WithAttributes(attribute.String("result", "invalid")))
+		p.logger.Error("Invalid tenant overrides file; keeping the previous overrides",
+			zap.String("path", p.watcher.path), zap.Error(err))
+		return err
+	}
+	p.refreshLimits(p.store.replaceFile(tenants))
+	p.tb.OverrideReloads.Add(context.Background(), 1, metric.WithAttributes(attribute.String("result", "ok")))
+	p.logger.Info("Tenant overrides loaded", zap.String("path", p.watcher.path), zap.Int("tenants", len(tenants)))
+	return nil
+}
+
+// admission is the plan for one request: the tenant and sampling threshold
+// of each resource, and the items offered and kept per tenant.
+type admission struct {
+	sig        signal
+	resources  []*tenantState
+	thresholds []uint64
+	rates      []float64
+	tenants    []*tenantShare
+}
+
+// tenantShare is one tenant's part of a request.
+type tenantShare struct {
+	ts                   *tenantState
+	items, bytes         int
+	keptItems, keptBytes int
+}
+
+// resourceView is what admit needs to know of a request, by resource index.
+type resourceView struct {
+	count    int
+	resource func(i int) pcommon.Resource
+	items    func(i int) int
+	bytes    func(i int) int
+	// kept counts the items of resource i a sampling threshold keeps.
+	kept func(i int, threshold uint64) int
+}
+
+// admit resolves tenants, measures offered load, picks sampling rates and
+// takes tokens for what will be kept, for all tenants of the request or for
+// none. On refusal nothing of the request may be passed on.
+func (p *quotaProcessor) admit(ctx context.Context, sig signal, view resourceView, sampled bool) (*admission, error) {
+	now := p.now()
+	metadataTenant := p.resolver.fromMetadata(ctx)
+	adm := &admission{
+		sig:        sig,
+		resources:  make([]*tenantState, view.count),
+		thresholds: make([]uint64, view.count),
+		rates:      make([]float64, view.count),
+	}
+	shares := map[*tenantState]*tenantShare{}
+	for i := range view.count {
+		id, ok := p.resolver.resolve(metadataTenant, view.resource(i))
+		if !ok {
+			total := 0
+			for j := range view.count {
+				total += view.items(j)
+			}
+			p.tb.ItemsRefused.Add(ctx, int64(total), metric.WithAttributes(
+				attribute.String("tenant", ""), attribute.String("signal", sig.String()), reasonUnlabelled))
+			return nil, unlabelledError()
+		}
+		ts := p.tenant(id, now)
+		adm.resources[i] = ts
+		share, ok := shares[ts]
+		if !ok {
+			share = &tenantShare{ts: ts}
+			shares[ts] = share
+			adm.tenants = append(adm.tenants, share)
+		}
+		items, bytes := view.items(i), view.bytes(i)
+		share.items += items
+		share.bytes += bytes
+	}
+	// A fixed order, so the same request is reserved and refused the same way.
+	slices.SortFunc(adm.tenants, func(a, b *tenantShare) int { return strings.Compare(a.ts.id, b.ts.id) })
+	for _, share := range adm.tenants {
+		ts := share.ts
+		ts.mu.Lock()
+		p.advance(ts, now)
+		ts.meter.add(sig, share.items, share.bytes)
+		ts.mu.Unlock()
+	}
+	for i := range view.count {
+		ts := adm.resources[i]
+		rate := 1.0
+		if sampled {
+			env := ""
+			if v, ok := view.resource(i).Attributes().Get(p.cfg.EnvironmentAttribute); ok {
+				env = v.AsString()
+			}
+			ts.mu.Lock()
+			rate = ts.sampleRate(env, p.cfg.Breaker.DegradedSampleRate)
+			ts.mu.Unlock()
+		}
+		adm.rates[i] = rate
+		adm.thresholds[i] = sampleThreshold(rate)
+		items, bytes := view.items(i), view.bytes(i)
+		kept := items
+		if rate < 1 {
+			kept = view.kept(i, adm.thresholds[i])
+		}
+		share := shares[ts]
+		share.keptItems += kept
+		if items > 0 {
+			// Bytes of the kept part, in proportion, rounded up.
+			share.keptBytes += (bytes*kept + items - 1) / items
+		}
+	}
+	if err := p.reserve(ctx, sig, adm.tenants, now); err != nil {
+		return nil, err
+	}
+	return adm, nil
+}
+
+// reserve takes item and byte tokens for the kept part of every tenant's
+// share, or none at all.
+func (p *quotaProcessor) reserve(ctx context.Context, sig signal, shares []*tenantShare, now time.Time) error {
+	p.reserveMu.Lock()
+	defer p.reserveMu.Unlock()
+	var (
+		taken   reservation
+		wait    time.Duration
+		waitFor *tenantShare
+		refusal error
+		reason  attribute.KeyValue
+	)
+	for _, share := range shares {
+		ts := share.ts
+		ts.mu.Lock()
+		buckets := &ts.buckets[sig]
+		itemsWait, itemsOK := taken.take(&buckets.items, share.keptItems, now)
+		bytesWait, bytesOK := taken.take(&buckets.bytes, share.keptBytes, now)
+		switch {
+		case !itemsOK:
+			refusal, reason = overBurstError(ts.id, sig, "items", share.keptItems, buckets.items.burst()), reasonBurst
+		case !bytesOK:
+			refusal, reason = overBurstError(ts.id, sig, "bytes", share.keptBytes, buckets.bytes.burst()), reasonBurst
+		}
+		ts.mu.Unlock()
+		if refusal != nil {
+			break
+		}
+		if w := max(itemsWait, bytesWait); w > wait {
+			wait, waitFor = w, share
+		}
+	}
+	if refusal == nil && wait > 0 {
+		refusal, reason = throttleError(waitFor.ts.id, sig, wait), reasonQuota
+	}
+	if refusal == nil {
+		return nil
+	}
+	taken.cancel(now)
+	for _, share := range shares {
+		share.ts.mu.Lock()
+		share.ts.refused[sig] += int64(share.items)
+		share.ts.mu.Unlock()
+		p.tb.ItemsRefused.Add(ctx, int64(share.items), metric.WithAttributes(
+			attribute.String("tenant", share.ts.id), attribute.String("signal", sig.String()), reason))
+	}
+	return refusal
+}
+
+// finish counts what was accepted and sampled out, per tenant.
+func (p *quotaProcessor) finish(ctx context.Context, adm *admission) {
+	for _, share := range adm.tenants {
+		ts := share.ts
+		ts.mu.Lock()
+		ts.accepted[adm.sig] += int64(share.keptItems)
+		ts.sampledOut[adm.sig] += int64(share.items - share.keptItems)
+		ts.mu.Unlock()
+		p.tb.ItemsAccepted.Add(ctx, int64(share.keptItems), ts.signalAttrs[adm.sig])
+		if out := share.items - share.keptItems; out > 0 {
+			p.tb.ItemsSampledOut.Add(ctx, int64(out), ts.signalAttrs[adm.sig])
+		}
+	}
+}
+
+// stampRetention writes the tenant's retention to a resource.
+func (p *quotaProcessor) stampRetention(ts *tenantState, res pcommon.Resource) {
+	ts.mu.Lock()
+	retention := ts.limits.Retention
+	ts.mu.Unlock()
+	if retention > 0 && p.cfg.RetentionAttribute != "" {
+		res.Attributes().PutStr(p.cfg.RetentionAttribute, retention.String())
+	}
+}
+
+var tracesSizer = &ptrace.ProtoMarshaler{}
+
+func (p *quotaProcessor) processTraces(ctx context.Context, td ptrace.Traces) (ptrace.Traces, error) {
+	rss := td.ResourceSpans()
+	view := resourceView{
+		count:    rss.Len(),
+		resource: func(i int) pcommon.Resource { return rss.At(i).Resource() },
+		items: func(i int) int {
+			n := 0
+			for _, ss := range rss.At(i).ScopeSpans().All() {
+				n += ss.Spans().Len()
+			}
+			return n
+		},
+		bytes: func(i int) int { return tracesSizer.ResourceSpansSize(rss.At(i)) },
+		kept: func(i int, threshold uint64) int {
+			n := 0
+			for _, ss := range rss.At(i).ScopeSpans().All() {
+				for _, span := range ss.Spans().All() {
+					if keepHash(traceHash(span.TraceID()), threshold) {
+						n++
+					}
+				}
+			}
+			return n
+		},
+	}
+	adm, err := p.admit(ctx, signalTraces, view, true)
+	if err != nil {
+		return td, err
+	}
+	for i, rs := range rss.All() {
+		ts := adm.resources[i]
+		p.stampRetention(ts, rs.Resource())
+		if adm.rates[i] >= 1 {
+			continue
+		}
+		ts.mu.Lock()
+		ts.summary.addSpans(rs)
+		ts.mu.Unlock()
+		threshold := adm.thresholds[i]
+		for _, ss := range rs.ScopeSpans().All() {
+			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
+				return !keepHash(traceHash(span.TraceID()), threshold)
+			})
+		}
+		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool { return ss.Spans().Len() == 0 })
+	}
+	rss.RemoveIf(func(rs ptrace.ResourceSpans) bool { return rs.ScopeSpans().Len() == 0 })
+	p.finish(ctx, adm)
+	if td.SpanCount() == 0 {
+		return td, processorhelper.ErrSkipProcessingData
+	}
+	return td, nil
+}
+
+var logsSizer = &plog.ProtoMarshaler{}
+
+func (p *quotaProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Logs, error) {
+	rls := ld.ResourceLogs()
+	view := resourceView{
+		count:    rls.Len(),
+		resource: func(i int) pcommon.Resource { return rls.At(i).Resource() },
+		items: func(i int) int {
+			n := 0
+			for _, sl := range rls.At(i).ScopeLogs().All() {
+				n += sl.LogRecords().Len()
+			}
+			return n
+		},
+		bytes: func(i int) int { return logsSizer.ResourceLogsSize(rls.At(i)) },
+		kept: func(i int, threshold uint64) int {
+			n := 0
+			for _, sl := range rls.At(i).ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					if keepHash(logSampleHash(lr), threshold) {
+						n++
+					}
+				}
+			}
+			return n
+		},
+	}
+	adm, err := p.admit(ctx, signalLogs, view, true)
+	if err != nil {
+		return ld, err
+	}
+	for i, rl := range rls.All() {
+		ts := adm.resources[i]
+		p.stampRetention(ts, rl.Resource())
+		if adm.rates[i] >= 1 {
+			continue
+		}
+		ts.mu.Lock()
+		ts.summary.addLogs(rl)
+		ts.mu.Unlock()
+		threshold := adm.thresholds[i]
+		for _, sl := range rl.ScopeLogs().All() {
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				return !keepHash(logSampleHash(lr), threshold)
+			})
+		}
+		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
+	}
+	rls.RemoveIf(func(rl plog.ResourceLogs) bool { return rl.ScopeLogs().Len() == 0 })
+	p.finish(ctx, adm)
+	if ld.LogRecordCount() == 0 {
+		return ld, processorhelper.ErrSkipProcessingData
+	}
+	return ld, nil
+}
+
+var metricsSizer = &pmetric.ProtoMarshaler{}
+
+// processMetrics applies quotas only: sampling data points would break the
+// series.
+func (p *quotaProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
+	rms := md.ResourceMetrics()
+	view := resourceView{
+		count:    rms.Len(),
+		resource: func(i int) pcommon.Resource { return rms.At(i).Resource() },
+		items: func(i int) int {
+			n := 0
+			for _, sm := range rms.At(i).ScopeMetrics().All() {
+				for _, m := range sm.Metrics().All() {
+					n += dataPointCount(m)
+				}
+			}
+			return n
+		},
+		bytes: func(i int) int { return metricsSizer.ResourceMetricsSize(rms.At(i)) },
+	}
+	adm, err := p.admit(ctx, signalMetrics, view, false)
+	if err != nil {
+		return md, err
+	}
+	for i, rm := range rms.All() {
+		p.stampRetention(adm.resources[i], rm.Resource())
+	}
+	p.finish(ctx, adm)
+	return md, nil
+}
+
+func dataPointCount(m pmetric.Metric) int {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return m.Gauge().DataPoints().Len()
+	case pmetric.MetricTypeSum:
+		return m.Sum().DataPoints().Len()
+	case pmetric.MetricTypeHistogram:
+		return m.Histogram().DataPoints().Len()
+	case pmetric.MetricTypeExponentialHistogram:
+		return m.ExponentialHistogram().DataPoints().Len()
+	case pmetric.MetricTypeSummary:
+		return m.Summary().DataPoints().Len()
+	}
+	return 0
+}
+
+// collectSummary takes every tenant's summary table since the last call.
+func (p *quotaProcessor) collectSummary(now time.Time) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	p.metricsMu.Lock()
+	start := p.summaryStart
+	p.summaryStart = now
+	p.metricsMu.Unlock()
+	tenants := p.allTenants()
+	slices.SortFunc(tenants, func(a, b *tenantState) int { return strings.Compare(a.id, b.id) })
+	for _, ts := range tenants {
+		ts.mu.Lock()
+		table := ts.summary
+		if !table.empty() {
+			ts.summary = newSummaryTable(p.cfg.Summary.MaxSeries)
+		}
+		ts.mu.Unlock()
+		if !table.empty() {
+			table.appendTo(md, p.cfg.Tenant.summaryTenantAttribute(), ts.id,
+				pcommon.NewTimestampFromTime(start), pcommon.NewTimestampFromTime(now))
+		}
+	}
+	return md
+}
+
+// flushSummary sends the summary metrics to every metrics pipeline; each but
+// the last gets its own copy, since consumers may mutate.
+func (p *quotaProcessor) flushSummary(ctx context.Context) {
+	p.metricsMu.Lock()
+	next := p.metricsNext
+	p.metricsMu.Unlock()
+	if len(next) == 0 {
+		return
+	}
+	md := p.collectSummary(p.now())
+	if md.DataPointCount() == 0 {
+		return
+	}
+	for i, c := range next {
+		out := md
+		if i < len(next)-1 {
+			out = pmetric.NewMetrics()
+			md.CopyTo(out)
+		}
+		if err := c.ConsumeMetrics(ctx, out); err != nil && !errors.Is(err, processorhelper.ErrSkipProcessingData) {
+			p.logger.Warn("Summary metrics refused by the next consumer", zap.Error(err))
+		}
+	}
+}
+
+// summaryTenantAttribute is the resource attribute naming the tenant on
+// summary metrics.
+func (t TenantConfig) summaryTenantAttribute() string {
+	if t.ResourceAttribute != "" {
+		return t.ResourceAttribute
+	}
+	return "tenant.id"
+}
