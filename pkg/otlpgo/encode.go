@@ -45,7 +45,7 @@ const maxPooledEncoderBytes = 16 << 20
 
 // retained is the buffer memory e holds on to between frames.
 func (e *Encoder) retained() int {
-	n := cap(e.body) + cap(e.dict.data) + 4*cap(e.dict.ends) + 8*cap(e.dict.table)
+	n := cap(e.body) + cap(e.dict.data) + 4*cap(e.dict.ends) + 8*cap(e.dict.table) + 24*cap(e.dict.short.slots)
 	for i := range e.sections {
 		for _, s := range e.sections[i].streams {
 			n += cap(s)
@@ -90,11 +90,13 @@ func (e *Encoder) AppendFrame(dst []byte, req Request) ([]byte, error) {
 	if req.Logs != (plog.Logs{}) && req.Logs.ResourceLogs().Len() > 0 {
 		present[1] = true
 		e.sections[1].reset()
+		e.sections[1].spanHex = true
 		e.sections[1].logs(req.Logs)
 	}
 	if req.Metrics != (pmetric.Metrics{}) && req.Metrics.ResourceMetrics().Len() > 0 {
 		present[2] = true
 		e.sections[2].reset()
+		e.sections[2].spanHex = true
 		e.sections[2].metrics(req.Metrics)
 	}
 
@@ -159,6 +161,9 @@ type dictWriter struct {
 	// and comparing an address is far cheaper than hashing the bytes.
 	recent [recentSize]recentRef
 	frame  uint32 // entries of recent from another frame are stale
+	// short indexes the strings of up to maxShortLen bytes in place of
+	// table, for those that recent misses.
+	short shortIndex
 }
 
 const (
@@ -175,6 +180,7 @@ type recentRef struct {
 
 func (d *dictWriter) reset() {
 	clear(d.table)
+	d.short.reset()
 	d.data = d.data[:0]
 	d.ends = d.ends[:0]
 	d.frame++
@@ -215,7 +221,16 @@ func (d *dictWriter) ref(s string) uint64 {
 	if slot.data == data && slot.len == len(s) && slot.frame == d.frame {
 		return slot.ref
 	}
-	r := d.lookupOrAdd(s)
+	var r uint64
+	if len(s) <= maxShortLen {
+		short := d.short.lookup(s)
+		if short.ref == 0 {
+			d.short.added(short, d.add(s))
+		}
+		r = uint64(short.ref)
+	} else {
+		r = d.lookupOrAdd(s)
+	}
 	*slot = recentRef{data: data, len: len(s), ref: r, frame: d.frame}
 	return r
 }
@@ -300,8 +315,15 @@ type sectionWriter struct {
 	spanStarts []uint64
 	// shapes numbers the map shapes of the section from 1 (see attrs);
 	// shapeKey is scratch for building a shape's lookup key.
-	shapes   map[string]uint64
-	shapeKey []byte
+	shapes     map[string]uint64
+	shapeKey   []byte
+	shapeCache shapeCache
+	// sigScratch holds the keys and tags of the maps being written,
+	// innermost last.
+	sigScratch []keySig
+	// spanHex allows valueSpanIDHex: not in the traces section, where span
+	// ids are numbered by span index, ahead of writing.
+	spanHex bool
 }
 
 func (w *sectionWriter) reset() {
@@ -312,6 +334,7 @@ func (w *sectionWriter) reset() {
 		w.shapes = make(map[string]uint64)
 	}
 	clear(w.shapes)
+	w.shapeCache.reset()
 	w.spanStarts = w.spanStarts[:0]
 }
 
@@ -406,35 +429,60 @@ func (w *sectionWriter) doubleBits(b uint64) {
 // is the list of keys and value tags; maps of one kind (the attributes of
 // all HTTP server spans, say) share it, so their keys are written once.
 func (w *sectionWriter) attrs(m pcommon.Map) {
-	// Pass 1: the shape of m as bytes, to look it up.
-	mark := len(w.shapeKey)
+	// Pass 1: the keys and tags of m, to look its shape up. They stay in
+	// sigScratch for pass 2; nested maps extend and truncate it behind us.
+	mark := len(w.sigScratch)
 	for k, v := range m.All() {
-		w.shapeKey = binary.AppendUvarint(w.shapeKey, w.dict.ref(k))
-		w.shapeKey = append(w.shapeKey, byte(tagOf(v)))
+		w.sigScratch = append(w.sigScratch, sigOf(k, w.tagOf(v)))
 	}
-	key := w.shapeKey[mark:]
-	if ref, ok := w.shapes[string(key)]; ok {
+	sigs := w.sigScratch[mark:]
+	h := hashSigs(sigs)
+	if ref := w.shapeCache.get(sigs, h); ref != 0 {
 		w.uvarint(ref)
 	} else {
-		w.shapes[string(key)] = uint64(len(w.shapes)) + 1
-		w.uvarint(0)
-		w.count(m.Len())
-		for k, v := range m.All() {
-			w.str(k)
-			w.uvarint(tagOf(v))
-		}
+		w.shapeCache.add(sigs, h, w.shapeRef(m, sigs))
 	}
-	w.shapeKey = w.shapeKey[:mark] // nested maps below reuse the scratch
 	// Pass 2: the values.
+	i := mark
 	for _, v := range m.All() {
-		w.valuePayload(v)
+		w.valuePayload(v, w.sigScratch[i].tag)
+		i++
 	}
+	w.sigScratch = w.sigScratch[:mark]
 }
 
-func tagOf(v pcommon.Value) valueTag {
+// shapeRef writes the shape reference of m, whose keys shapeCache does not
+// know and whose tags are in sigs, defining the shape if it is new to the
+// section, and returns it.
+func (w *sectionWriter) shapeRef(m pcommon.Map, sigs []keySig) uint64 {
+	w.shapeKey = w.shapeKey[:0]
+	i := 0
+	for k := range m.All() {
+		w.shapeKey = binary.AppendUvarint(w.shapeKey, w.dict.ref(k))
+		w.shapeKey = append(w.shapeKey, byte(sigs[i].tag))
+		i++
+	}
+	if ref, ok := w.shapes[string(w.shapeKey)]; ok {
+		w.uvarint(ref)
+		return ref
+	}
+	ref := uint64(len(w.shapes)) + 1
+	w.shapes[string(w.shapeKey)] = ref
+	w.uvarint(0)
+	w.count(len(sigs))
+	for key := w.shapeKey; len(key) > 0; { // the key refs and tags just built
+		k, n := binary.Uvarint(key)
+		w.streams[streamStrings] = binary.AppendUvarint(w.streams[streamStrings], k)
+		w.uvarint(uint64(key[n]))
+		key = key[n+1:]
+	}
+	return ref
+}
+
+func (w *sectionWriter) tagOf(v pcommon.Value) valueTag {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		return valueStr
+		return strTag(v.Str(), w.spanHex)
 	case pcommon.ValueTypeInt:
 		return valueInt
 	case pcommon.ValueTypeDouble:
@@ -452,34 +500,89 @@ func tagOf(v pcommon.Value) valueTag {
 	}
 }
 
-// value writes a tag and the payload of v.
-func (w *sectionWriter) value(v pcommon.Value) {
-	w.uvarint(tagOf(v))
-	w.valuePayload(v)
+// strTag is the tag of string s: trace and span ids that logs carry as
+// attributes in lowercase hex become id references, half the size and
+// shared with the ids of the frame. spanHex is false in the traces section,
+// whose span id list is not in writing order.
+func strTag(s string, spanHex bool) valueTag {
+	switch len(s) {
+	case 32:
+		if isLowerHex(s) {
+			return valueTraceIDHex
+		}
+	case 16:
+		if spanHex && isLowerHex(s) {
+			return valueSpanIDHex
+		}
+	}
+	return valueStr
 }
 
-// valuePayload writes v without its tag.
-func (w *sectionWriter) valuePayload(v pcommon.Value) {
-	switch v.Type() {
-	case pcommon.ValueTypeStr:
+// hexNibble maps '0'-'9' and 'a'-'f' to their value and every other byte to
+// 0xff: uppercase hex stays a string, so decoding gives back the same text.
+var hexNibble = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i, c := range "0123456789abcdef" {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
+func isLowerHex(s string) bool {
+	bad := byte(0)
+	for i := 0; i < len(s); i++ {
+		bad |= hexNibble[s[i]]
+	}
+	return bad&0xf0 == 0
+}
+
+// decodeLowerHex fills dst from s, which isLowerHex accepted and which is
+// 2*len(dst) long.
+func decodeLowerHex(dst []byte, s string) {
+	for i := range dst {
+		dst[i] = hexNibble[s[2*i]]<<4 | hexNibble[s[2*i+1]]
+	}
+}
+
+// value writes a tag and the payload of v.
+func (w *sectionWriter) value(v pcommon.Value) {
+	tag := w.tagOf(v)
+	w.uvarint(tag)
+	w.valuePayload(v, tag)
+}
+
+// valuePayload writes v, whose tag is tag, without the tag.
+func (w *sectionWriter) valuePayload(v pcommon.Value, tag valueTag) {
+	switch tag {
+	case valueStr:
 		w.str(v.Str())
-	case pcommon.ValueTypeInt:
+	case valueTraceIDHex:
+		var id pcommon.TraceID
+		decodeLowerHex(id[:], v.Str())
+		w.traceID(id)
+	case valueSpanIDHex:
+		var id pcommon.SpanID
+		decodeLowerHex(id[:], v.Str())
+		w.spanIDRef(id)
+	case valueInt:
 		w.intValue(v.Int())
-	case pcommon.ValueTypeDouble:
+	case valueDouble:
 		w.double(v.Double())
-	case pcommon.ValueTypeBool:
+	case valueBool:
 		if v.Bool() {
 			w.uvarint(1)
 		} else {
 			w.uvarint(0)
 		}
-	case pcommon.ValueTypeBytes:
+	case valueBytes:
 		b := v.Bytes()
 		w.count(b.Len())
 		w.raw(b.AsRaw())
-	case pcommon.ValueTypeMap:
+	case valueMap:
 		w.attrs(v.Map())
-	case pcommon.ValueTypeSlice:
+	case valueSlice:
 		s := v.Slice()
 		w.count(s.Len())
 		for i := range s.Len() {

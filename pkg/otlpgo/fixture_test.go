@@ -9,7 +9,8 @@ import (
 
 // fixtureRequest covers corners that fusiongen's Full* data may not: empty
 // containers at every level, metrics without data, empty number values,
-// unknown enum values, and timestamps that go backwards.
+// unknown enum values, timestamps that go backwards, and strings that look
+// like ids in hex (valueTraceIDHex, valueSpanIDHex) or nearly do.
 func fixtureRequest() Request {
 	req := NewRequest()
 
@@ -27,6 +28,7 @@ func fixtureRequest() Request {
 	s.Events().AppendEmpty()
 	s.Links().AppendEmpty()
 	s.SetFlags(0xffffffff)
+	putHexCorners(s.Attributes())
 
 	rl := req.Logs.ResourceLogs()
 	rl.AppendEmpty()
@@ -38,7 +40,12 @@ func fixtureRequest() Request {
 	lr.SetSeverityNumber(plog.SeverityNumber(-7))
 	lr.SetObservedTimestamp(pcommon.Timestamp(1<<64 - 1))
 	lr.SetSpanID(pcommon.SpanID{1}) // span id without trace id
-	lr.Body().SetEmptySlice().AppendEmpty().SetEmptyMap().PutEmptyMap("k").PutEmptySlice("v")
+	body := lr.Body().SetEmptySlice()
+	body.AppendEmpty().SetEmptyMap().PutEmptyMap("k").PutEmptySlice("v")
+	body.AppendEmpty().SetStr("0123456789abcdef0123456789abcdef")
+	body.AppendEmpty().SetStr("0123456789abcdef")
+	putHexCorners(lr.Attributes())
+	putHexCorners(body.AppendEmpty().SetEmptyMap())
 
 	rm := req.Metrics.ResourceMetrics()
 	rm.AppendEmpty()
@@ -59,6 +66,7 @@ func fixtureRequest() Request {
 	points.AppendEmpty().SetIntValue(1 << 62)
 	ex := points.At(1).Exemplars().AppendEmpty() // exemplar without a value
 	ex.SetTraceID(pcommon.TraceID{9})
+	putHexCorners(ex.FilteredAttributes())
 	h := ms.AppendEmpty().SetEmptyHistogram().DataPoints()
 	for i := range 3 {
 		p := h.AppendEmpty()
@@ -68,4 +76,20 @@ func fixtureRequest() Request {
 		}
 	}
 	return req
+}
+
+// putHexCorners puts strings that are, or are nearly, trace and span ids in
+// lowercase hex: only the exact ones may travel as ids.
+func putHexCorners(m pcommon.Map) {
+	m.PutStr("trace_id", "5b8efff798038103d269b633813fc60c")
+	m.PutStr("span_id", "eee19b7ec3c1b174")
+	m.PutStr("zero trace_id", "00000000000000000000000000000000")
+	m.PutStr("zero span_id", "0000000000000000")
+	m.PutStr("upper", "5B8EFFF798038103D269B633813FC60C")
+	m.PutStr("upper span", "EEE19B7EC3C1B174")
+	m.PutStr("short", "5b8efff798038103d269b633813fc60")
+	m.PutStr("long", "5b8efff798038103d269b633813fc60cc")
+	m.PutStr("not hex", "5b8efff798038103d269b633813fc60g")
+	m.PutStr("not hex span", "eee19b7ec3c1b17:")
+	m.PutStr("repeat", "5b8efff798038103d269b633813fc60c")
 }

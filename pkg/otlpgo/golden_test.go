@@ -53,6 +53,7 @@ func goldenRequest() Request {
 	lr.Body().SetStr("cart loaded")
 	lr.SetTraceID(root.TraceID())
 	lr.SetSpanID(root.SpanID())
+	lr.Attributes().PutStr("trace_id", root.TraceID().String()) // lowercase hex: an id reference
 
 	m := req.Metrics.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
 	m.SetName("http.server.request.count")

@@ -6,8 +6,14 @@ import (
 
 // The logs section; layout in docs/protocol.md, "Logs section".
 
+// recordTimes are the running bases of the time fields of log records.
+type recordTimes struct {
+	time uint64 // the previous record's time
+	lag  uint64 // the previous record's observed_time - time (wrapping)
+}
+
 func (w *sectionWriter) logs(ld plog.Logs) {
-	var prevTime uint64
+	var prevTime recordTimes
 	rls := ld.ResourceLogs()
 	w.count(rls.Len())
 	for i := range rls.Len() {
@@ -27,10 +33,12 @@ func (w *sectionWriter) logs(ld plog.Logs) {
 	}
 }
 
-func (w *sectionWriter) logRecord(lr plog.LogRecord, prevTime *uint64) {
+func (w *sectionWriter) logRecord(lr plog.LogRecord, prev *recordTimes) {
 	t := uint64(lr.Timestamp())
-	w.timeDelta(prevTime, t)
-	w.timeFrom(t, uint64(lr.ObservedTimestamp()))
+	w.timeDelta(&prev.time, t)
+	// observed_time: its lag behind time is mostly that of the record before.
+	lag := uint64(lr.ObservedTimestamp()) - t
+	w.timeDelta(&prev.lag, lag)
 	w.varint(int64(lr.SeverityNumber()))
 	w.str(lr.SeverityText())
 	w.value(lr.Body())
@@ -56,7 +64,7 @@ func (w *sectionWriter) logRecord(lr plog.LogRecord, prevTime *uint64) {
 }
 
 func (r *sectionReader) logs(ld plog.Logs) {
-	var prevTime uint64
+	var prevTime recordTimes
 	rls := ld.ResourceLogs()
 	n := r.count(streamStruct, 1, "resources")
 	rls.EnsureCapacity(n)
@@ -89,10 +97,10 @@ func (r *sectionReader) logs(ld plog.Logs) {
 	}
 }
 
-func (r *sectionReader) logRecord(lr plog.LogRecord, prevTime *uint64) {
-	t := r.timeDelta(prevTime)
+func (r *sectionReader) logRecord(lr plog.LogRecord, prev *recordTimes) {
+	t := r.timeDelta(&prev.time)
 	lr.SetTimestamp(t)
-	lr.SetObservedTimestamp(r.timeFrom(uint64(t)))
+	lr.SetObservedTimestamp(t + r.timeDelta(&prev.lag))
 	lr.SetSeverityNumber(plog.SeverityNumber(r.int32Value(streamStruct, "severity number")))
 	lr.SetSeverityText(r.str())
 	r.value(lr.Body(), 0)

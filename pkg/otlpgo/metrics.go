@@ -13,6 +13,10 @@ import (
 // section, and the previous value within one metric, for delta coding.
 type pointTimes struct {
 	start, time uint64
+	// startFromTime says start_time is written against time, not against
+	// the previous start: for delta temporality, where start is time less
+	// the collection interval.
+	startFromTime bool
 }
 
 type pointValues struct {
@@ -47,6 +51,7 @@ func (w *sectionWriter) metric(m pmetric.Metric, times *pointTimes) {
 	w.str(m.Unit())
 	w.attrs(m.Metadata())
 	var values pointValues
+	times.startFromTime = false
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
 		w.uvarint(metricGauge)
@@ -55,6 +60,7 @@ func (w *sectionWriter) metric(m pmetric.Metric, times *pointTimes) {
 		sum := m.Sum()
 		w.uvarint(metricSum)
 		w.varint(int64(sum.AggregationTemporality()))
+		times.startFromTime = sum.AggregationTemporality() == pmetric.AggregationTemporalityDelta
 		if sum.IsMonotonic() {
 			w.uvarint(1)
 		} else {
@@ -65,6 +71,7 @@ func (w *sectionWriter) metric(m pmetric.Metric, times *pointTimes) {
 		h := m.Histogram()
 		w.uvarint(metricHistogram)
 		w.varint(int64(h.AggregationTemporality()))
+		times.startFromTime = h.AggregationTemporality() == pmetric.AggregationTemporalityDelta
 		points := h.DataPoints()
 		w.count(points.Len())
 		for i := range points.Len() {
@@ -74,6 +81,7 @@ func (w *sectionWriter) metric(m pmetric.Metric, times *pointTimes) {
 		h := m.ExponentialHistogram()
 		w.uvarint(metricExpHistogram)
 		w.varint(int64(h.AggregationTemporality()))
+		times.startFromTime = h.AggregationTemporality() == pmetric.AggregationTemporalityDelta
 		points := h.DataPoints()
 		w.count(points.Len())
 		for i := range points.Len() {
@@ -93,8 +101,13 @@ func (w *sectionWriter) metric(m pmetric.Metric, times *pointTimes) {
 
 func (w *sectionWriter) pointHead(attrs pcommon.Map, start, t pcommon.Timestamp, flags pmetric.DataPointFlags, times *pointTimes) {
 	w.attrs(attrs)
-	w.timeDelta(&times.start, uint64(start))
 	w.timeDelta(&times.time, uint64(t))
+	if times.startFromTime {
+		w.timeFrom(uint64(t), uint64(start))
+		times.start = uint64(start)
+	} else {
+		w.timeDelta(&times.start, uint64(start))
+	}
 	w.uvarint(uint64(flags))
 }
 
@@ -277,6 +290,7 @@ func (r *sectionReader) metric(m pmetric.Metric, times *pointTimes) {
 	m.SetUnit(r.str())
 	r.attrs(m.Metadata(), 0)
 	var values pointValues
+	times.startFromTime = false
 	switch tag := r.uvarint(); tag {
 	case metricEmpty:
 	case metricGauge:
@@ -284,6 +298,7 @@ func (r *sectionReader) metric(m pmetric.Metric, times *pointTimes) {
 	case metricSum:
 		sum := m.SetEmptySum()
 		sum.SetAggregationTemporality(pmetric.AggregationTemporality(r.int32Value(streamStruct, "aggregation temporality")))
+		times.startFromTime = sum.AggregationTemporality() == pmetric.AggregationTemporalityDelta
 		switch mono := r.uvarint(); mono {
 		case 0, 1:
 			sum.SetIsMonotonic(mono == 1)
@@ -294,6 +309,7 @@ func (r *sectionReader) metric(m pmetric.Metric, times *pointTimes) {
 	case metricHistogram:
 		h := m.SetEmptyHistogram()
 		h.SetAggregationTemporality(pmetric.AggregationTemporality(r.int32Value(streamStruct, "aggregation temporality")))
+		times.startFromTime = h.AggregationTemporality() == pmetric.AggregationTemporalityDelta
 		points := h.DataPoints()
 		n := r.pointCount()
 		points.EnsureCapacity(n)
@@ -306,6 +322,7 @@ func (r *sectionReader) metric(m pmetric.Metric, times *pointTimes) {
 	case metricExpHistogram:
 		h := m.SetEmptyExponentialHistogram()
 		h.SetAggregationTemporality(pmetric.AggregationTemporality(r.int32Value(streamStruct, "aggregation temporality")))
+		times.startFromTime = h.AggregationTemporality() == pmetric.AggregationTemporalityDelta
 		points := h.DataPoints()
 		n := r.pointCount()
 		points.EnsureCapacity(n)
@@ -332,8 +349,13 @@ func (r *sectionReader) metric(m pmetric.Metric, times *pointTimes) {
 
 func (r *sectionReader) pointHead(attrs pcommon.Map, times *pointTimes) (start, t pcommon.Timestamp, flags pmetric.DataPointFlags) {
 	r.attrs(attrs, 0)
-	start = r.timeDelta(&times.start)
 	t = r.timeDelta(&times.time)
+	if times.startFromTime {
+		start = r.timeFrom(uint64(t))
+		times.start = uint64(start)
+	} else {
+		start = r.timeDelta(&times.start)
+	}
 	flags = pmetric.DataPointFlags(r.uint32Value("data point flags"))
 	return start, t, flags
 }
@@ -424,10 +446,12 @@ func (r *sectionReader) uint64s(dst pcommon.UInt64Slice) {
 	if n == 0 {
 		return
 	}
-	counts := make([]uint64, n)
-	for i := range counts {
-		counts[i] = r.uintValue()
+	// FromRaw copies, so one scratch slice serves every point.
+	counts := r.uint64Scratch[:0]
+	for range n {
+		counts = append(counts, r.uintValue())
 	}
+	r.uint64Scratch = counts
 	dst.FromRaw(counts)
 }
 
@@ -449,10 +473,11 @@ func (r *sectionReader) histogramPoint(p pmetric.HistogramDataPoint, times *poin
 	}
 	r.uint64s(p.BucketCounts())
 	if n := r.count(streamDoubles, 8, "explicit bounds"); n > 0 {
-		bounds := make([]float64, n)
-		for i := range bounds {
-			bounds[i] = r.double()
+		bounds := r.float64Scratch[:0]
+		for range n {
+			bounds = append(bounds, r.double())
 		}
+		r.float64Scratch = bounds
 		p.ExplicitBounds().FromRaw(bounds)
 	}
 	r.exemplars(p.Exemplars(), uint64(t))

@@ -2,8 +2,10 @@ package otlpgo
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -21,6 +23,13 @@ type sectionReader struct {
 	spans   []ptrace.Span // spans of a traces section, by index
 	parents []parentRef   // parents written as distances, set at the end
 	shapes  []shape       // map shapes in order of first use
+
+	noSpanIDRefs bool   // a traces section: value tag valueSpanIDHex is malformed
+	hexArena     []byte // backs the strings made by hexString
+
+	// Scratch for slices that pdata copies in FromRaw.
+	uint64Scratch  []uint64
+	float64Scratch []float64
 }
 
 // parentRef says that span child has the span id of span parent as parent.
@@ -30,7 +39,7 @@ type parentRef struct {
 }
 
 func (st *decodeState) newSectionReader(tag sectionTag, c cursor) (*sectionReader, error) {
-	r := &sectionReader{section: tag.String(), st: st}
+	r := &sectionReader{section: tag.String(), st: st, noSpanIDRefs: tag == sectionTraces}
 	var lens [numStreams]uint64
 	total := uint64(0)
 	for i := range lens {
@@ -269,10 +278,13 @@ func (r *sectionReader) readShape() *shape {
 	for i := range n {
 		sh.keys[i] = r.str()
 		tag := r.uvarint()
-		if tag > valueSlice {
+		if tag > maxValueTag {
 			c := &r.streams[streamStruct]
 			c.pos--
 			r.fail(c, ErrMalformed, "unknown value tag %d", tag)
+		}
+		if tag == valueSpanIDHex && r.noSpanIDRefs {
+			r.failSpanIDHex()
 		}
 		sh.tags[i] = tag
 	}
@@ -308,6 +320,12 @@ func (r *sectionReader) attrs(m pcommon.Map, depth int) {
 			m.PutDouble(k, r.double())
 		case valueBool:
 			m.PutBool(k, r.boolValue())
+		case valueTraceIDHex:
+			id := r.traceIDRef()
+			m.PutStr(k, r.hexString(id[:]))
+		case valueSpanIDHex:
+			id := r.spanIDRef()
+			m.PutStr(k, r.hexString(id[:]))
 		default:
 			r.valueTagged(m.PutEmpty(k), tag, depth)
 		}
@@ -341,6 +359,16 @@ func (r *sectionReader) valueTagged(v pcommon.Value, tag uint64, depth int) {
 		v.SetDouble(r.double())
 	case valueBool:
 		v.SetBool(r.boolValue())
+	case valueTraceIDHex:
+		id := r.traceIDRef()
+		v.SetStr(r.hexString(id[:]))
+	case valueSpanIDHex:
+		if r.noSpanIDRefs {
+			r.failSpanIDHex()
+			return
+		}
+		id := r.spanIDRef()
+		v.SetStr(r.hexString(id[:]))
 	case valueBytes:
 		at := r.streams[streamStruct].offset()
 		n := r.uvarint()
@@ -376,6 +404,30 @@ func (r *sectionReader) valueTagged(v pcommon.Value, tag uint64, depth int) {
 		r.fail(c, ErrMalformed, "unknown value tag %d", tag)
 	}
 }
+
+// failSpanIDHex rejects the value tag just read: the span id list of a
+// traces section is numbered by span index, so span id references may not
+// appear in it.
+func (r *sectionReader) failSpanIDHex() {
+	c := &r.streams[streamStruct]
+	c.pos--
+	r.fail(c, ErrMalformed, "value tag %d (span id in hex) in a traces section", valueSpanIDHex)
+}
+
+// hexString returns id in lowercase hex. The strings of a section share
+// chunks of hexArena, which is only ever appended to: one allocation per
+// chunk rather than one per string.
+func (r *sectionReader) hexString(id []byte) string {
+	n := hex.EncodedLen(len(id))
+	if cap(r.hexArena)-len(r.hexArena) < n {
+		r.hexArena = make([]byte, 0, hexArenaChunk)
+	}
+	start := len(r.hexArena)
+	r.hexArena = hex.AppendEncode(r.hexArena, id)
+	return unsafe.String(&r.hexArena[start], n)
+}
+
+const hexArenaChunk = 4096
 
 func (r *sectionReader) resource(res pcommon.Resource) (schemaURL string) {
 	r.attrs(res.Attributes(), 0)

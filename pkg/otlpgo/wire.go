@@ -64,14 +64,17 @@ var streamNames = [numStreams]string{"struct", "strings", "raw", "times", "ints"
 type valueTag = uint64
 
 const (
-	valueEmpty  valueTag = iota // payload: 0x00 [struct]
-	valueStr                    // strref [strings]
-	valueInt                    // varint [ints]
-	valueDouble                 // f64 [doubles]
-	valueBool                   // 0 or 1 [struct]
-	valueBytes                  // n [struct], n bytes [raw]
-	valueMap                    // map [struct...]
-	valueSlice                  // n [struct], (tag, payload) × n
+	valueEmpty      valueTag = iota // payload: 0x00 [struct]
+	valueStr                        // strref [strings]
+	valueInt                        // varint [ints]
+	valueDouble                     // f64 [doubles]
+	valueBool                       // 0 or 1 [struct]
+	valueBytes                      // n [struct], n bytes [raw]
+	valueMap                        // map [struct...]
+	valueSlice                      // n [struct], (tag, payload) × n
+	valueTraceIDHex                 // string, lowercase hex of 16 bytes: trace id reference [struct (+raw)]
+	valueSpanIDHex                  // string, lowercase hex of 8 bytes: span id reference [struct (+raw)]
+	maxValueTag     = valueSpanIDHex
 )
 
 // metricTag is the type of a Metric's data on the wire.
