@@ -36,17 +36,17 @@ lint:
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 
-## test: lint, the distro check, and go test -race over the module (unit and end-to-end)
-test: lint check-generate
-	$(GO) test -race -count=1 -timeout 30m ./...
+## test: lint, the distro check, then go test -race over the module: unit tests, then the end-to-end
+## tests on their own, so the latency and failover checks do not share the cores with unit tests
+test: lint check-generate unit e2e
 
 ## unit: the tests without the end-to-end ones
 unit:
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /e2e)
+	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v /e2e)
 
 ## e2e: only the end-to-end tests against the built distribution
 e2e:
-	$(GO) test -race -count=1 -timeout 20m -v ./e2e/...
+	$(GO) test -race -count=1 -timeout 30m -v ./e2e/...
 
 ## bench: the codec table (otlpgo beside pdata's proto codec) and the Go benchmarks (otlpgo, fusion processor, store ingest)
 bench:
