@@ -4,7 +4,7 @@ BIN       := bin/otelcol-fusion
 CONFIG    ?= distro/config.yaml
 FUZZTIME  ?= 60s
 
-.PHONY: all build run demo test unit e2e bench bench-store fuzz lint generate check-generate tidy clean
+.PHONY: all build run demo test unit e2e bench bench-store bench-raftwal fuzz lint generate check-generate tidy clean
 
 all: build
 
@@ -58,6 +58,10 @@ bench:
 ## bench-store: the seed join over 10M spans, 10M logs and 1M metric points (builds the data first; minutes)
 bench-store:
 	$(GO) test -run='^$$' -bench=BenchmarkSeedJoin -benchtime=5x -timeout=30m ./exporter/fusedexporter/
+
+## bench-raftwal: enqueue throughput and p50/p99 of raftwal (1 and 3 nodes) beside file_storage (fsync on/off), 1 and 16 writers
+bench-raftwal:
+	$(GO) test -run='^$$' -bench=BenchmarkEnqueue -benchtime=5000x ./extension/raftwal/
 
 ## fuzz: run every fuzz target for $(FUZZTIME)
 fuzz:
