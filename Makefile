@@ -4,7 +4,7 @@ BIN       := bin/otelcol-fusion
 CONFIG    ?= distro/config.yaml
 FUZZTIME  ?= 60s
 
-.PHONY: all build run demo test unit e2e bench bench-store bench-raftwal fuzz lint generate check-generate tidy clean
+.PHONY: all build run demo test unit e2e e2e-isolation testbed testbed-stock testbed-smoke bench bench-store bench-raftwal fuzz lint generate check-generate tidy clean
 
 all: build
 
@@ -30,15 +30,17 @@ generate:
 check-generate:
 	./scripts/check-generate.sh
 
-## lint: gofmt and go vet
+## lint: gofmt and go vet (the testbed is a module of its own: vetted on its own)
 lint:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' | grep -v '^distro/'))"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	cd testbed && $(GO) vet ./...
 
 ## test: lint, the distro check, then go test -race over the module: unit tests, then the end-to-end
-## tests on their own, so the latency and failover checks do not share the cores with unit tests
-test: lint check-generate unit e2e
+## tests on their own, so the latency and failover checks do not share the cores with unit tests;
+## last the testbed's smoke scenario
+test: lint check-generate unit e2e testbed-smoke
 
 ## unit: the tests without the end-to-end ones
 unit:
@@ -47,6 +49,26 @@ unit:
 ## e2e: only the end-to-end tests against the built distribution
 e2e:
 	$(GO) test -race -count=1 -timeout 30m -v ./e2e/...
+
+## testbed: build otelcol-fusion and the stock collector, run the load scenarios (standard, fused,
+## saturation) against both, write testbed/results/results.md, chart.png and results.json (~9 min on 2 cores)
+testbed: build testbed-stock
+	cd testbed && TESTBED=1 TESTBED_RESULTS=../results TESTBED_WORKDIR=../results/tmp \
+	  $(GO) test -count=1 -v -timeout 30m -run '^(TestCollectorConfigs|TestStandard|TestFused|TestSaturation)$$' ./scenarios
+
+## testbed-stock: build the baseline, a stock collector from testbed/stock/builder-config.yaml, into testbed/bin/
+testbed-stock:
+	mkdir -p testbed/bin
+	$(GO) tool builder --config testbed/stock/builder-config.yaml
+	cp testbed/bin/stock-build/otelcol-stock testbed/bin/otelcol-stock
+
+## testbed-smoke: compile the testbed and run its one short scenario (traces at 10k/s into otelcol-fusion, counts checked)
+testbed-smoke: build
+	cd testbed && TESTBED=1 TESTBED_WORKDIR=../results/tmp $(GO) test -count=1 -v -timeout 5m -run '^TestSmoke$$' ./scenarios
+
+## e2e-isolation: the tenant quota isolation test with its p99 latency bound enforced (B within 20% of B alone); wants a quiet machine
+e2e-isolation:
+	OTELFUSION_E2E_LATENCY=strict $(GO) test -count=1 -timeout 10m -v -run TestTenantQuotaIsolation ./e2e/
 
 ## bench: the codec table (otlpgo beside pdata's proto codec) and the Go benchmarks (otlpgo, fusion processor, store ingest)
 bench:

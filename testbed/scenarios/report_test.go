@@ -1,0 +1,87 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestWriteReport(t *testing.T) {
+	ms := []measure{
+		{Scenario: "standard", Case: "traces OTLP/gRPC", Binary: "fusion", Pipeline: "pass-through", Protocol: "otlp-grpc", Sent: 100, Received: 100, Exact: true, ItemsPerSecond: 10000, CPUPercent: 8, CPUPerMillion: 8},
+		{Scenario: "standard", Case: "traces OTLP/gRPC", Binary: "stock", Pipeline: "pass-through", Protocol: "otlp-grpc", Sent: 100, Received: 100, Exact: true, ItemsPerSecond: 10000, CPUPercent: 10, CPUPerMillion: 10},
+		{Scenario: "saturation", Case: "traces otlp-grpc", Binary: "stock", Pipeline: "pass-through", Protocol: "otlp-grpc", Exact: true, ItemsPerSecond: 200000, CPUPercent: 80, CPUPerMillion: 4, CPUBound: true},
+		{Scenario: "saturation", Case: "traces otlp-grpc", Binary: "fusion", Pipeline: "fusion", Protocol: "otlp-grpc", Exact: true, ItemsPerSecond: 150000, CPUPercent: 75, CPUPerMillion: 5},
+	}
+	dir := envOr("REPORT_DIR", t.TempDir())
+	if err := writeReport(dir, ms); err != nil {
+		t.Fatal(err)
+	}
+	table, err := os.ReadFile(filepath.Join(dir, "results.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"| traces OTLP/gRPC | otlp-grpc | otlp-grpc | 10000 |",
+		"| **0.80** |",
+		"| stock | pass-through | otlp-grpc | 250000 | 18.5 | 26.5 | 1.00 |",
+		"| fusion | fusion | otlp-grpc | 200000 | 23.1 | 33.1 | 1.25 |",
+	} {
+		if !strings.Contains(string(table), want) {
+			t.Errorf("results.md lacks %q:\n%s", want, table)
+		}
+	}
+	png, err := os.ReadFile(filepath.Join(dir, "chart.png"))
+	if err != nil || !strings.HasPrefix(string(png), "\x89PNG") {
+		t.Errorf("chart.png is not a PNG (%v)", err)
+	}
+	var back []measure
+	raw, _ := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err := json.Unmarshal(raw, &back); err != nil || len(back) != len(ms) {
+		t.Errorf("results.json: %d measures, %v", len(back), err)
+	}
+}
+
+func TestCountLeaves(t *testing.T) {
+	td := sharedProvider(50).traces[0]
+	body, err := encodedOTLP.traces(td)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := countLeaves(body)
+	if err != nil || n != td.SpanCount() {
+		t.Errorf("countLeaves = %d, %v; want %d", n, err, td.SpanCount())
+	}
+	ld := sharedProvider(50).logs[0]
+	body, err = encodedOTLP.logs(ld)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := countLeaves(body); err != nil || n != ld.LogRecordCount() {
+		t.Errorf("countLeaves(logs) = %d, %v; want %d", n, err, ld.LogRecordCount())
+	}
+}
+
+// TestRenderResults re-renders results.md and chart.png from the
+// results.json named by TESTBED_RENDER, into TESTBED_RESULTS (default: the
+// same directory), without running anything.
+func TestRenderResults(t *testing.T) {
+	path := os.Getenv("TESTBED_RENDER")
+	if path == "" {
+		t.Skip("set TESTBED_RENDER to a results.json")
+	}
+	raw, err := os.ReadFile(fromStartDir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ms []measure
+	if err := json.Unmarshal(raw, &ms); err != nil {
+		t.Fatal(err)
+	}
+	dir := envOr("TESTBED_RESULTS", filepath.Dir(fromStartDir(path)))
+	if err := writeReport(fromStartDir(dir), ms); err != nil {
+		t.Fatal(err)
+	}
+}
