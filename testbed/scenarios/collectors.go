@@ -45,6 +45,15 @@ func binaries() (fusion, stock collectorBinary, err error) {
 	return fusion, stock, nil
 }
 
+// fusionBinary returns otelcol-fusion alone, for runs that need no baseline.
+func fusionBinary() (collectorBinary, error) {
+	path := fromStartDir(envOr("FUSION_BIN", "../../bin/otelcol-fusion"))
+	if _, err := os.Stat(path); err != nil {
+		return collectorBinary{}, fmt.Errorf("collector binary: %w (run `make build` from the repository root)", err)
+	}
+	return collectorBinary{Name: "fusion", Path: path, Receiver: "otlpgo"}, nil
+}
+
 func envOr(key, fallback string) string {
 	if v := os.Getenv(key); v != "" {
 		return v
