@@ -7,10 +7,13 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -180,33 +183,23 @@ service:
 	alone.run(t, clientB, quotaAloneDuration)
 
 	var (
-		mixed                       bLoad
-		aRequests, a429, aRetryHdrs atomic.Int64
-		aOther                      atomic.Int64
-		wg                          sync.WaitGroup
+		mixed bLoad
+		flood floodResult
 	)
+	// A's clients run in a child process at the lowest CPU priority, so the
+	// load generator does not take the cores from the collector under test;
+	// what B may feel is the collector's own handling of A.
 	until := time.Now().Add(quotaLoadDuration)
-	for range clientsA {
-		clientA := newQuotaClient(t, url, "A", "svc-a", spansPerRequestA)
-		wg.Go(func() {
-			paced(requestsPerSecA/clientsA, until, func() {
-				res := clientA.send(t)
-				aRequests.Add(1)
-				switch res.status {
-				case http.StatusOK:
-				case http.StatusTooManyRequests:
-					a429.Add(1)
-					if secs, err := strconv.Atoi(res.retryAfter); err == nil && secs >= 1 {
-						aRetryHdrs.Add(1)
-					}
-				default:
-					aOther.Add(1)
-				}
-			})
-		})
-	}
+	floodCmd := exec.Command(os.Args[0], "-test.run=^TestQuotaFloodProcess$", "-test.count=1")
+	floodCmd.Env = append(os.Environ(), floodURLEnv+"="+url, floodForEnv+"="+time.Until(until).String())
+	var floodOut bytes.Buffer
+	floodCmd.Stdout, floodCmd.Stderr = &floodOut, &floodOut
+	require.NoError(t, floodCmd.Start())
+	require.NoError(t, syscall.Setpriority(syscall.PRIO_PROCESS, floodCmd.Process.Pid, 19))
 	mixed.run(t, clientB, time.Until(until))
-	wg.Wait()
+	require.NoError(t, floodCmd.Wait(), "flood process: %s", floodOut.String())
+	flood = parseFloodResult(t, floodOut.String())
+	aRequests, a429, aRetryHdrs, aOther := flood.Requests, flood.TooMany, flood.RetryAfter, flood.Other
 	// B alone once more, after the flood, for the latency baseline below.
 	var after bLoad
 	after.run(t, clientB, quotaAloneDuration)
@@ -252,13 +245,13 @@ service:
 	assert.LessOrEqual(t, gotA, maxA, "A's spans at the exporter")
 
 	// A's clients were told to back off: 429 with a Retry-After of >= 1 s.
-	offeredA := int(aRequests.Load()) * spansPerRequestA
+	offeredA := int(aRequests) * spansPerRequestA
 	t.Logf("A: %d requests (%d spans offered, %.1f× quota), %d answered 429 (%d with Retry-After), %d other; %d spans exported",
-		aRequests.Load(), offeredA, float64(offeredA)/(quotaA*quotaLoadDuration.Seconds()), a429.Load(), aRetryHdrs.Load(), aOther.Load(), gotA)
-	assert.Positive(t, a429.Load())
-	assert.Equal(t, a429.Load(), aRetryHdrs.Load(), "every 429 carries Retry-After")
-	assert.Zero(t, aOther.Load(), "A answers other than 200 and 429")
-	assert.Greater(t, a429.Load(), aRequests.Load()*8/10, "about 90%% of A's requests are over quota")
+		aRequests, offeredA, float64(offeredA)/(quotaA*quotaLoadDuration.Seconds()), a429, aRetryHdrs, aOther, gotA)
+	assert.Positive(t, a429)
+	assert.Equal(t, a429, aRetryHdrs, "every 429 carries Retry-After")
+	assert.Zero(t, aOther, "A answers other than 200 and 429")
+	assert.Greater(t, a429, aRequests*8/10, "about 90%% of A's requests are over quota")
 
 	// B's p99 latency holds within 20% of B alone. B alone is measured both
 	// before and after the flood and the samples pooled, so a drift in the
@@ -267,13 +260,7 @@ service:
 	pAlone, pMixed := baseline.p99(), mixed.p99()
 	t.Logf("B: p99 alone %v before and %v after the flood, pooled %v over %d requests; with A flooding %v over %d requests (%.2f×)",
 		alone.p99(), after.p99(), pAlone, len(baseline.latencies), pMixed, len(mixed.latencies), float64(pMixed)/float64(pAlone))
-	// On two shared cores the load generator, the collector and the garbage
-	// A's traffic makes all compete for CPU, and B's sub-millisecond p99 has
-	// measured 1.08× to 1.37× here: too close to the 20% line for every CI
-	// run. `make e2e-isolation` (OTELFUSION_E2E_LATENCY=strict) enforces it.
-	if os.Getenv("OTELFUSION_E2E_LATENCY") == "strict" {
-		assert.LessOrEqual(t, float64(pMixed), latencyTolerance*float64(pAlone), "B's p99 with A flooding vs alone")
-	}
+	assert.LessOrEqual(t, float64(pMixed), latencyTolerance*float64(pAlone), "B's p99 with A flooding vs alone")
 
 	// The admin API reports the same story, and wants its token.
 	resp, err := http.Get(adminURL + "/tenants/A")
@@ -293,5 +280,70 @@ service:
 	}
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&state))
 	assert.Equal(t, int64(gotA), state.Accepted["traces"])
-	assert.Equal(t, a429.Load()*spansPerRequestA, state.Refused["traces"])
+	assert.Equal(t, a429*spansPerRequestA, state.Refused["traces"])
+}
+
+const (
+	// floodURLEnv, when set, makes TestQuotaFloodProcess run tenant A's flood
+	// against that URL: the test binary re-executed as a load generator.
+	floodURLEnv = "OTELFUSION_QUOTA_FLOOD_URL"
+	floodForEnv = "OTELFUSION_QUOTA_FLOOD_FOR"
+	floodPrefix = "FLOOD_RESULT "
+)
+
+// floodResult is what tenant A's clients saw.
+type floodResult struct {
+	Requests, TooMany, RetryAfter, Other int64
+}
+
+func parseFloodResult(t *testing.T, out string) floodResult {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(line, floodPrefix); ok {
+			var r floodResult
+			require.NoError(t, json.Unmarshal([]byte(rest), &r))
+			return r
+		}
+	}
+	t.Fatalf("flood process printed no result: %s", out)
+	return floodResult{}
+}
+
+// TestQuotaFloodProcess is tenant A's load generator when the isolation test
+// starts this binary with floodURLEnv set; otherwise it does nothing.
+func TestQuotaFloodProcess(t *testing.T) {
+	url := os.Getenv(floodURLEnv)
+	if url == "" {
+		t.Skip("the isolation test's load generator; runs only in its child process")
+	}
+	d, err := time.ParseDuration(os.Getenv(floodForEnv))
+	require.NoError(t, err)
+	until := time.Now().Add(d)
+	var (
+		requests, tooMany, retryAfter, other atomic.Int64
+		wg                                   sync.WaitGroup
+	)
+	for range clientsA {
+		clientA := newQuotaClient(t, url, "A", "svc-a", spansPerRequestA)
+		wg.Go(func() {
+			paced(requestsPerSecA/clientsA, until, func() {
+				res := clientA.send(t)
+				requests.Add(1)
+				switch res.status {
+				case http.StatusOK:
+				case http.StatusTooManyRequests:
+					tooMany.Add(1)
+					if secs, err := strconv.Atoi(res.retryAfter); err == nil && secs >= 1 {
+						retryAfter.Add(1)
+					}
+				default:
+					other.Add(1)
+				}
+			})
+		})
+	}
+	wg.Wait()
+	out, err := json.Marshal(floodResult{Requests: requests.Load(), TooMany: tooMany.Load(), RetryAfter: retryAfter.Load(), Other: other.Load()})
+	require.NoError(t, err)
+	fmt.Println(floodPrefix + string(out))
 }
