@@ -27,6 +27,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelfusion/otelfusion/internal/pdatautil"
 )
 
 // sdkApp is an instrumented application using the official OpenTelemetry Go
@@ -232,7 +234,7 @@ func (s itemSet) addMetrics(md pmetric.Metrics) {
 			sm := rm.ScopeMetrics().At(j)
 			for k := range sm.Metrics().Len() {
 				metric := sm.Metrics().At(k)
-				for p := range dataPointCount(metric) {
+				for p := range pdatautil.DataPointCount(metric) {
 					one := pmetric.NewMetrics()
 					orm := one.ResourceMetrics().AppendEmpty()
 					rm.Resource().CopyTo(orm.Resource())
@@ -252,22 +254,6 @@ func (s itemSet) addMetrics(md pmetric.Metrics) {
 			}
 		}
 	}
-}
-
-func dataPointCount(m pmetric.Metric) int {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		return m.Histogram().DataPoints().Len()
-	case pmetric.MetricTypeExponentialHistogram:
-		return m.ExponentialHistogram().DataPoints().Len()
-	case pmetric.MetricTypeSummary:
-		return m.Summary().DataPoints().Len()
-	}
-	return 0
 }
 
 func keepOnlyPoint(m pmetric.Metric, keep int) {

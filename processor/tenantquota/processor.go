@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelfusion/otelfusion/internal/pdatautil"
 	"github.com/otelfusion/otelfusion/processor/tenantquota/internal/metadata"
 )
 
@@ -602,7 +603,7 @@ func (p *quotaProcessor) processMetrics(ctx context.Context, md pmetric.Metrics)
 			n := 0
 			for _, sm := range rms.At(i).ScopeMetrics().All() {
 				for _, m := range sm.Metrics().All() {
-					n += dataPointCount(m)
+					n += pdatautil.DataPointCount(m)
 				}
 			}
 			return n
@@ -618,22 +619,6 @@ func (p *quotaProcessor) processMetrics(ctx context.Context, md pmetric.Metrics)
 	}
 	p.finish(ctx, adm)
 	return md, nil
-}
-
-func dataPointCount(m pmetric.Metric) int {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		return m.Histogram().DataPoints().Len()
-	case pmetric.MetricTypeExponentialHistogram:
-		return m.ExponentialHistogram().DataPoints().Len()
-	case pmetric.MetricTypeSummary:
-		return m.Summary().DataPoints().Len()
-	}
-	return 0
 }
 
 // collectSummary takes every tenant's summary table since the last call.

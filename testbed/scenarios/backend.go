@@ -21,6 +21,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/testbed/testbed"
+
+	"github.com/otelfusion/otelfusion/internal/pdatautil"
 )
 
 // derivedMetricPrefixes name the metrics otelcol-fusion adds on its own: the
@@ -188,7 +190,7 @@ func (r *backendReceiver) consumeMetrics(ctx context.Context, md pmetric.Metrics
 				if !isDerived(m.Name()) {
 					return false
 				}
-				derived += dataPoints(m)
+				derived += pdatautil.DataPointCount(m)
 				return true
 			})
 		}
@@ -212,23 +214,6 @@ func isDerived(name string) bool {
 		}
 	}
 	return false
-}
-
-func dataPoints(m pmetric.Metric) int {
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		return m.Gauge().DataPoints().Len()
-	case pmetric.MetricTypeSum:
-		return m.Sum().DataPoints().Len()
-	case pmetric.MetricTypeHistogram:
-		return m.Histogram().DataPoints().Len()
-	case pmetric.MetricTypeExponentialHistogram:
-		return m.ExponentialHistogram().DataPoints().Len()
-	case pmetric.MetricTypeSummary:
-		return m.Summary().DataPoints().Len()
-	default:
-		return 0
-	}
 }
 
 // DerivedPoints counts the data points of derived metrics received.
