@@ -191,9 +191,7 @@ func (t *metricTable) record(m *measurement, scratch []byte, dimScratch []dimens
 		s, global = t.newSeriesLocked(sh, scratch, dims, service, m.now)
 		if global {
 			sh.mu.Unlock()
-			t.overflowMu.Lock()
-			t.add(t.overflow, m)
-			t.overflowMu.Unlock()
+			t.addToOverflow(m)
 			return scratch, dimScratch
 		}
 	}
@@ -203,21 +201,15 @@ func (t *metricTable) record(m *measurement, scratch []byte, dimScratch []dimens
 }
 
 // newSeriesLocked finds or makes the series for a new key, applying the
-// service and series limits; global reports the table-wide overflow series,
-// which is guarded by overflowMu instead of the shard lock.
+// service and series limits; global reports that the measurement belongs to
+// the table-wide overflow series, which the caller adds to with
+// addToOverflow after releasing the shard lock.
 func (t *metricTable) newSeriesLocked(sh *tableShard, key []byte, dims []dimension, service string, at int64) (*series, bool) {
 	n, known := sh.perService[service]
 	if !known {
 		if t.services.Add(1) > int64(t.maxServices) {
 			t.services.Add(-1)
 			t.overflows.Add(context.Background(), 1, t.label)
-			t.overflowMu.Lock()
-			if t.overflow == nil {
-				t.overflow = t.newSeries([]dimension{{key: overflowAttribute}}, at)
-				t.overflow.overflow = true
-				t.seriesGauge.Add(context.Background(), 1, t.label)
-			}
-			t.overflowMu.Unlock()
 			return nil, true
 		}
 	}
@@ -238,6 +230,20 @@ func (t *metricTable) newSeriesLocked(sh *tableShard, key []byte, dims []dimensi
 	sh.perService[service] = n + 1
 	t.seriesGauge.Add(context.Background(), 1, t.label)
 	return s, false
+}
+
+// addToOverflow adds m to the table-wide overflow series, making it when a
+// flush has just dropped it: creation and use share one critical section, so
+// a delta flush between the shard lock and this one cannot leave it nil.
+func (t *metricTable) addToOverflow(m *measurement) {
+	t.overflowMu.Lock()
+	defer t.overflowMu.Unlock()
+	if t.overflow == nil {
+		t.overflow = t.newSeries([]dimension{{key: overflowAttribute}}, m.now)
+		t.overflow.overflow = true
+		t.seriesGauge.Add(context.Background(), 1, t.label)
+	}
+	t.add(t.overflow, m)
 }
 
 func (t *metricTable) newSeries(dims []dimension, at int64) *series {

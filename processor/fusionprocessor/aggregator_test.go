@@ -334,3 +334,41 @@ func TestExponentialDurationThroughTheProcessor(t *testing.T) {
 	}
 	assert.True(t, found)
 }
+
+// TestDerivedMetricsFiledPerTenant: the tenant comes from the resource (what
+// the receiver decided), never from a record attribute, and each tenant's
+// derived points sit on a resource of that tenant.
+func TestDerivedMetricsFiledPerTenant(t *testing.T) {
+	tp := newTestProcessor(t, nil)
+	defer tp.shutdown(t)
+	alpha := map[string]any{"tenant.id": "alpha"}
+	beta := map[string]any{"tenant.id": "beta"}
+	tp.consumeTraces(t, makeTraces(
+		spanSpec{service: "shop", name: "GET /", trace: traceID(1), span: spanID(1), resource: alpha},
+		spanSpec{service: "shop", name: "GET /", trace: traceID(2), span: spanID(2), resource: alpha,
+			attrs: map[string]any{"tenant.id": "beta"}}, // a sender's attribute: ignored
+		spanSpec{service: "shop", name: "GET /", trace: traceID(3), span: spanID(3), resource: beta},
+	))
+	tp.clock.Advance(time.Second)
+	md := tp.derived.flush(tp.clock.Now().UnixNano())
+
+	calls := map[string]int64{}
+	for i := range md.ResourceMetrics().Len() {
+		rm := md.ResourceMetrics().At(i)
+		tenant, ok := rm.Resource().Attributes().Get("tenant.id")
+		require.True(t, ok, "every derived point has its tenant's resource")
+		for _, p := range viewMetrics(singleResource(rm)) {
+			assert.Contains(t, p.attrs, "tenant.id="+tenant.Str())
+			if p.metric == "fusion.span.calls" {
+				calls[tenant.Str()] += p.value
+			}
+		}
+	}
+	assert.Equal(t, map[string]int64{"alpha": 2, "beta": 1}, calls)
+}
+
+func singleResource(rm pmetric.ResourceMetrics) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	rm.CopyTo(md.ResourceMetrics().AppendEmpty())
+	return md
+}

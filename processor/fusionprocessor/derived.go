@@ -110,8 +110,10 @@ type recorder struct {
 	project []dimension
 }
 
-// appendExtraDimensions adds the tenant and configured dimensions, read from
-// the record's attributes first, then its resource's.
+// appendExtraDimensions adds the tenant, read from the resource only (where
+// the receiver wrote what the server decided; a record attribute is the
+// sender's word), and the configured dimensions, read from the record's
+// attributes first, then its resource's.
 func (d *derivedMetrics) appendExtraDimensions(dims []dimension, attrs, resource pcommon.Map) []dimension {
 	get := func(k string) (string, bool) {
 		if v, ok := attrs.Get(k); ok {
@@ -123,8 +125,8 @@ func (d *derivedMetrics) appendExtraDimensions(dims []dimension, attrs, resource
 		return "", false
 	}
 	if d.tenant != "" {
-		if v, ok := get(d.tenant); ok {
-			dims = append(dims, dimension{key: d.tenant, value: v})
+		if v, ok := resource.Get(d.tenant); ok {
+			dims = append(dims, dimension{key: d.tenant, value: v.AsString()})
 		}
 	}
 	for _, k := range d.dimensions {
@@ -185,7 +187,11 @@ func (d *derivedMetrics) recordLog(r *recorder, now int64, service string, resou
 }
 
 // flush returns everything aggregated since the last flush (delta) or since
-// the series began (cumulative), as one resource and one scope.
+// the series began (cumulative), as one scope under one resource per tenant:
+// the tenant dimension is also the resource's tenant attribute, so the store
+// and quotas downstream file derived points under the tenant of their spans
+// and logs. Points without a tenant (overflow series) stay on a resource of
+// their own.
 func (d *derivedMetrics) flush(now int64) pmetric.Metrics {
 	d.flushMu.Lock()
 	defer d.flushMu.Unlock()
@@ -199,5 +205,8 @@ func (d *derivedMetrics) flush(now int64) pmetric.Metrics {
 		t.flush(sm, d.unit, d.cumulative, d.lastFlush, now)
 	}
 	d.lastFlush = now
+	if d.tenant != "" {
+		splitByTenant(md, d.tenant)
+	}
 	return md
 }

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -295,7 +296,7 @@ func (p *fusionProcessor) report(c logCounts) {
 // processLogs links each log to its span. A log whose span is indexed is
 // enriched at once; one whose span has not come yet is taken out of the batch
 // into the late-span buffer (when it has room) and forwarded later to next.
-func (p *fusionProcessor) processLogs(_ context.Context, ld plog.Logs, next consumer.Logs) (plog.Logs, error) {
+func (p *fusionProcessor) processLogs(ctx context.Context, ld plog.Logs, next consumer.Logs) (plog.Logs, error) {
 	now := p.now()
 	nowNs := now.UnixNano()
 	deadline := now.Add(p.cfg.LateLogs.MaxDelay).UnixNano()
@@ -303,6 +304,9 @@ func (p *fusionProcessor) processLogs(_ context.Context, ld plog.Logs, next cons
 	var rec recorder
 	var counts logCounts
 	badHint := func(e hintError) { p.tb.InvalidHints.Add(context.Background(), 1, hintReasons[e]) }
+	// A buffered log keeps its request's client info (the tenant, auth), so
+	// it goes on later as if it had not waited. One copy serves the batch.
+	var clientInfo *client.Info
 	for i := range ld.ResourceLogs().Len() {
 		rl := ld.ResourceLogs().At(i)
 		service, hasService := p.serviceOf(rl.Resource())
@@ -321,7 +325,11 @@ func (p *fusionProcessor) processLogs(_ context.Context, ld plog.Logs, next cons
 				var wait func() *pendingLog
 				if p.cfg.LateLogs.MaxDelay > 0 {
 					wait = func() *pendingLog {
-						pl := &pendingLog{logs: plog.NewLogs(), next: next}
+						if clientInfo == nil {
+							info := client.FromContext(ctx)
+							clientInfo = &info
+						}
+						pl := &pendingLog{logs: plog.NewLogs(), next: next, client: clientInfo}
 						one := pl.logs.ResourceLogs().AppendEmpty()
 						rl.Resource().CopyTo(one.Resource())
 						one.SetSchemaUrl(rl.SchemaUrl())
@@ -408,16 +416,18 @@ func (p *fusionProcessor) enrich(lr plog.LogRecord, info spanInfo, resourceHasSe
 	}
 }
 
-// forward sends released logs to the pipelines they came from, enriching
-// those whose span came. A refusal is logged and counted; the log is not
-// retried, as the receiver that sent it has long been answered.
+// forward sends released logs to the pipelines they came from, with the
+// client info of the request each came in, enriching those whose span came.
+// A refusal is logged and counted; the log is not retried, as the receiver
+// that sent it has long been answered.
 func (p *fusionProcessor) forward(batch []*pendingLog) {
 	if len(batch) == 0 {
 		return
 	}
 	type destination struct {
-		next consumer.Logs
-		logs plog.Logs
+		next   consumer.Logs
+		client *client.Info
+		logs   plog.Logs
 	}
 	var dests []destination
 	var counts logCounts
@@ -442,12 +452,12 @@ func (p *fusionProcessor) forward(batch []*pendingLog) {
 		}
 		d := -1
 		for i := range dests {
-			if dests[i].next == pl.next {
+			if dests[i].next == pl.next && dests[i].client == pl.client {
 				d = i
 			}
 		}
 		if d < 0 {
-			dests = append(dests, destination{next: pl.next, logs: plog.NewLogs()})
+			dests = append(dests, destination{next: pl.next, client: pl.client, logs: plog.NewLogs()})
 			d = len(dests) - 1
 		}
 		pl.logs.ResourceLogs().MoveAndAppendTo(dests[d].logs.ResourceLogs())
@@ -456,7 +466,11 @@ func (p *fusionProcessor) forward(batch []*pendingLog) {
 	p.syncBufferedGauge()
 	p.report(counts)
 	for _, d := range dests {
-		if err := d.next.ConsumeLogs(context.Background(), d.logs); err != nil {
+		ctx := context.Background()
+		if d.client != nil {
+			ctx = client.NewContext(ctx, *d.client)
+		}
+		if err := d.next.ConsumeLogs(ctx, d.logs); err != nil {
 			n := d.logs.LogRecordCount()
 			p.tb.ForwardErrors.Add(context.Background(), int64(n))
 			p.logger.Warn("Next consumer refused buffered logs", zap.Int("records", n), zap.Error(err))

@@ -8,7 +8,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -262,4 +264,41 @@ func TestBufferedLogsReturnToTheirOwnPipeline(t *testing.T) {
 	tp.shutdown(t)
 	assert.Equal(t, []logView{{body: "from-first", trace: traceID(1), span: spanID(1), operation: "op"}}, viewLogs(tp.late.AllLogs()...))
 	assert.Equal(t, []logView{{body: "from-second", trace: traceID(1), span: spanID(1), operation: "op"}}, viewLogs(other.AllLogs()...))
+}
+
+// TestLateLogsKeepTheirClientInfo buffers logs of two tenants whose spans
+// have not come yet; when the spans come, each log goes on with the client
+// info (here the tenant header) of the request it arrived in.
+func TestLateLogsKeepTheirClientInfo(t *testing.T) {
+	tp := newTestProcessor(t, nil)
+	defer tp.shutdown(t)
+	withTenant := func(tenant string) context.Context {
+		return client.NewContext(context.Background(), client.Info{
+			Metadata: client.NewMetadata(map[string][]string{"X-Tenant-ID": {tenant}}),
+		})
+	}
+	for i, tenant := range []string{"alpha", "beta", "alpha"} {
+		ld := makeLogs(logSpec{service: "shop", body: tenant, trace: traceID(byte(i + 1)), span: spanID(byte(i + 1))})
+		_, err := tp.processLogs(withTenant(tenant), ld, tp.late)
+		require.ErrorIs(t, err, processorhelper.ErrSkipProcessingData, "the log waits for its span")
+	}
+	for i := range 3 {
+		tp.consumeTraces(t, makeTraces(spanSpec{service: "shop", name: "op", trace: traceID(byte(i + 1)), span: spanID(byte(i + 1))}))
+	}
+	require.Eventually(t, func() bool { return tp.late.LogRecordCount() == 3 }, 5*time.Second, time.Millisecond)
+
+	got := map[string]int{}
+	for i, ld := range tp.late.AllLogs() {
+		tenants := client.FromContext(tp.late.Contexts()[i]).Metadata.Get("X-Tenant-ID")
+		require.Len(t, tenants, 1)
+		rls := ld.ResourceLogs()
+		for j := range rls.Len() {
+			lrs := rls.At(j).ScopeLogs().At(0).LogRecords()
+			for k := range lrs.Len() {
+				assert.Equal(t, tenants[0], lrs.At(k).Body().Str(), "log forwarded with its own request's tenant")
+				got[tenants[0]]++
+			}
+		}
+	}
+	assert.Equal(t, map[string]int{"alpha": 2, "beta": 1}, got)
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -65,6 +66,9 @@ type pendingLog struct {
 	deadline int64
 	logs     plog.Logs
 	next     consumer.Logs
+	// client is the client info of the request the log came in, shared by
+	// the logs of one batch.
+	client *client.Info
 
 	info  spanInfo
 	found bool
