@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// topology is an agent (core otlp receiver → fused exporter, queued on
+// topology is an agent (otlpgo receiver → fused exporter, queued on
 // file_storage) in front of a gateway (otlpgo receiver → file exporters).
 // Both also write what they got to per-signal files, so the test compares
 // what the agent received with what reached the gateway.
@@ -55,11 +55,13 @@ func startTopology(t *testing.T) *topology {
 extensions:
   health_check: {endpoint: 127.0.0.1:%d}
 receivers:
+  # The agent tier decided every item's tenant: the gateway keeps it.
   otlpgo:
     protocols:
       grpc: {endpoint: 127.0.0.1:%d}
       http: {endpoint: 127.0.0.1:%d}
     fused: {endpoint: 127.0.0.1:%d}
+    tenant: {sources: [resource]}
 exporters:
   debug: {verbosity: basic}%s
 service:
@@ -75,9 +77,10 @@ extensions:
   health_check: {endpoint: 127.0.0.1:%d}
   file_storage: {directory: %s}
 receivers:
-  otlp:
+  otlpgo:
     protocols:
       grpc: {endpoint: 127.0.0.1:%d}
+    fused: {endpoint: 127.0.0.1:%d}
 exporters:
   fused:
     endpoint: http://127.0.0.1:%d
@@ -87,10 +90,10 @@ exporters:
 service:
   extensions: [health_check, file_storage]
   pipelines:
-    traces: {receivers: [otlp], exporters: [fused, file/traces]}
-    logs: {receivers: [otlp], exporters: [fused, file/logs]}
-    metrics: {receivers: [otlp], exporters: [fused, file/metrics]}%s
-`, agentHealth, filepath.Join(top.agentDir), agentGRPC, fusedPort, fileExporters(top.agentDir), telemetry(agentMetrics))
+    traces: {receivers: [otlpgo], exporters: [fused, file/traces]}
+    logs: {receivers: [otlpgo], exporters: [fused, file/logs]}
+    metrics: {receivers: [otlpgo], exporters: [fused, file/metrics]}%s
+`, agentHealth, filepath.Join(top.agentDir), agentGRPC, freePort(t), fusedPort, fileExporters(top.agentDir), telemetry(agentMetrics))
 
 	top.gateway = startCollector(t, "gateway", writeConfig(t, "gateway", gateway), gwHealth)
 	top.agent = startCollector(t, "agent", writeConfig(t, "agent", agent), agentHealth)

@@ -77,16 +77,20 @@ type sentPoint struct {
 	earliest, latest int64
 }
 
+// newStoreApp is an app of tenant, which it names in the X-Tenant-ID header
+// of every export: the receiver's default config trusts the header and files
+// the data under that tenant (a tenant.id the app wrote would be overwritten).
 func newStoreApp(t *testing.T, endpoint, service, tenant string, sent *sentTelemetry) *storeApp {
 	t.Helper()
 	ctx := context.Background()
-	res, err := resource.New(ctx, resource.WithAttributes(semconv.ServiceName(service), attribute.String("tenant.id", tenant)))
+	res, err := resource.New(ctx, resource.WithAttributes(semconv.ServiceName(service)))
 	require.NoError(t, err)
-	te, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure())
+	header := map[string]string{"X-Tenant-ID": tenant}
+	te, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure(), otlptracegrpc.WithHeaders(header))
 	require.NoError(t, err)
-	le, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(endpoint), otlploggrpc.WithInsecure())
+	le, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(endpoint), otlploggrpc.WithInsecure(), otlploggrpc.WithHeaders(header))
 	require.NoError(t, err)
-	me, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(endpoint), otlpmetricgrpc.WithInsecure())
+	me, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(endpoint), otlpmetricgrpc.WithInsecure(), otlpmetricgrpc.WithHeaders(header))
 	require.NoError(t, err)
 	app := &storeApp{
 		service: service, tenant: tenant, sent: sent,
@@ -219,13 +223,19 @@ func queryStore(t *testing.T, url, tenant, query string) (status int, columns []
 	return resp.StatusCode, answer.Columns, answer.Rows
 }
 
-func countRows(t *testing.T, url, table string) int {
+// countRows sums the rows of table over tenants, one query per tenant (a
+// query sees one tenant); -1 when a query fails.
+func countRows(t *testing.T, url, table string, tenants ...string) int {
 	t.Helper()
-	status, _, rows := queryStore(t, url, "", "SELECT COUNT(*) FROM "+table)
-	if status != http.StatusOK || len(rows) != 1 {
-		return -1
+	total := 0
+	for _, tenant := range tenants {
+		status, _, rows := queryStore(t, url, tenant, "SELECT COUNT(*) FROM "+table)
+		if status != http.StatusOK || len(rows) != 1 {
+			return -1
+		}
+		total += int(rows[0][0].(float64))
 	}
-	return int(rows[0][0].(float64))
+	return total
 }
 
 func TestStoreAnswersSeedQueries(t *testing.T) {
@@ -297,9 +307,10 @@ service:
 	})
 	other.flush(t, map[string]float64{"fraud": 0.9})
 
+	tenants := []string{"acme", "globex"}
 	waitFor(t, 60*time.Second, "every sent item in the store", func() bool {
-		return countRows(t, url, "traces") == len(sent.spans) && countRows(t, url, "logs") == len(sent.logs) &&
-			countRows(t, url, "metrics") == len(sent.metrics)
+		return countRows(t, url, "traces", tenants...) == len(sent.spans) && countRows(t, url, "logs", tenants...) == len(sent.logs) &&
+			countRows(t, url, "metrics", tenants...) == len(sent.metrics)
 	})
 
 	for _, tc := range []struct {
@@ -311,7 +322,7 @@ service:
 		{"seed", seedQuery, false, []string{"operation", "level", "value"}},
 		{"seed with aliases", seedQueryAliased, true, []string{"operation", "level", "value"}},
 	} {
-		for _, tenant := range []string{"", "acme", "globex"} {
+		for _, tenant := range tenants {
 			t.Run(fmt.Sprintf("%s/tenant=%q", tc.name, tenant), func(t *testing.T) {
 				want := sent.expectSeed(t, tenant, tc.aliased)
 				require.NotEmpty(t, want)
@@ -330,7 +341,11 @@ service:
 	}
 
 	// A positioned error for a bad query.
-	status, _, _ := queryStore(t, url, "", "SELECT span.nope FROM traces")
+	status, _, _ := queryStore(t, url, "acme", "SELECT span.nope FROM traces")
 	assert.Equal(t, http.StatusBadRequest, status)
+	// A query naming no tenant is refused, never widened to every tenant.
+	status, _, rows := queryStore(t, url, "", seedQuery)
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Empty(t, rows)
 	assert.NoError(t, collector.stop(), "a clean exit on SIGINT")
 }

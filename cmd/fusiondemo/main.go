@@ -45,6 +45,7 @@ func run() error {
 	otlpEndpoint := flag.String("otlp", "127.0.0.1:4317", "OTLP/gRPC endpoint of the collector")
 	health := flag.String("health", "http://127.0.0.1:13133/", "health check URL to wait for")
 	queryURL := flag.String("query", "http://127.0.0.1:4320/v1/query", "query API to wait on for the data")
+	tenant := flag.String("tenant", "default", "tenant the data is filed under, named in the queries' X-Tenant-ID header (the demo sends none, so the receiver files it under \"default\")")
 	requests := flag.Int("requests", 40, "checkout requests to make")
 	slowEvery := flag.Int("slow-every", 5, "every n-th request meets the slow payment gateway")
 	flag.Parse()
@@ -83,15 +84,15 @@ func run() error {
 	fmt.Printf("sent %d spans, %d log records and the services' metrics\n", spans, logs)
 
 	return waitUntil(ctx, "the store to hold what was sent", func() (bool, error) {
-		gotSpans, err := count(*queryURL, "SELECT COUNT(*) FROM traces WHERE span.service_name IN ('frontend', 'checkout', 'payment', 'cart')")
+		gotSpans, err := count(*queryURL, *tenant, "SELECT COUNT(*) FROM traces WHERE span.service_name IN ('frontend', 'checkout', 'payment', 'cart')")
 		if err != nil {
 			return false, err
 		}
-		gotLogs, err := count(*queryURL, "SELECT COUNT(*) FROM logs WHERE log.service_name IN ('frontend', 'checkout', 'payment', 'cart')")
+		gotLogs, err := count(*queryURL, *tenant, "SELECT COUNT(*) FROM logs WHERE log.service_name IN ('frontend', 'checkout', 'payment', 'cart')")
 		if err != nil {
 			return false, err
 		}
-		gotPoints, err := count(*queryURL, "SELECT COUNT(*) FROM metrics WHERE metric.name = 'http.server.request.duration'")
+		gotPoints, err := count(*queryURL, *tenant, "SELECT COUNT(*) FROM metrics WHERE metric.name = 'http.server.request.duration'")
 		if err != nil {
 			return false, err
 		}
@@ -121,11 +122,18 @@ func waitUntil(ctx context.Context, what string, cond func() (bool, error)) erro
 	}
 }
 
-// count runs a single-number query on the query API. A connection error is
-// not fatal (the API may not be up yet); a refused query is.
-func count(url, query string) (int64, error) {
+// count runs a single-number query over tenant's data on the query API. A
+// connection error is not fatal (the API may not be up yet); a refused query
+// is.
+func count(url, tenant, query string) (int64, error) {
 	body, _ := json.Marshal(map[string]string{"query": query})
-	resp, err := http.Post(url, "application/json", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return -1, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Tenant-ID", tenant)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return -1, nil
 	}

@@ -22,8 +22,9 @@ type answer struct {
 // queryClient talks to one query API.
 type queryClient struct {
 	endpoint     string
-	tenant       string
+	tenant       string // "" sends no tenant header
 	tenantHeader string
+	token        string // "" sends no Authorization header
 	http         http.Client
 }
 
@@ -42,6 +43,9 @@ func (c *queryClient) post(ctx context.Context, query, format string) (io.ReadCl
 	req.Header.Set("Content-Type", "application/json")
 	if c.tenant != "" {
 		req.Header.Set(c.tenantHeader, c.tenant)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

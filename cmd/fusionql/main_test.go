@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 
@@ -21,6 +22,8 @@ func TestMain(m *testing.M) {
 // fakeAPI answers like the query API and records the last request.
 type fakeAPI struct {
 	query, format, tenant string
+	hasTenant             bool
+	authorization         string
 }
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -28,6 +31,8 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	_ = json.Unmarshal(body, &req)
 	f.query, f.format, f.tenant = req.Query, req.Format, r.Header.Get("X-Tenant-ID")
+	_, f.hasTenant = r.Header["X-Tenant-Id"]
+	f.authorization = r.Header.Get("Authorization")
 	switch {
 	case strings.Contains(req.Query, "bad"):
 		w.WriteHeader(http.StatusBadRequest)
@@ -88,4 +93,63 @@ func TestErrors(t *testing.T) {
 
 	code, _, _ = runCLI(t, "  ")
 	assert.Equal(t, 2, code)
+}
+
+func TestTenantAndToken(t *testing.T) {
+	const noHeader = "(none)"
+	tests := []struct {
+		name       string
+		args       []string
+		env        map[string]string
+		wantTenant string
+		wantAuth   string
+	}{
+		{name: "default tenant", wantTenant: "default"},
+		{name: "--tenant", args: []string{"--tenant", "acme"}, wantTenant: "acme"},
+		{name: "env tenant", env: map[string]string{"FUSIONQL_TENANT": "globex"}, wantTenant: "globex"},
+		{name: "--tenant beats env", args: []string{"--tenant", "acme"}, env: map[string]string{"FUSIONQL_TENANT": "globex"}, wantTenant: "acme"},
+		{name: "--tenant empty sends none", args: []string{"--tenant", ""}, wantTenant: noHeader},
+		{name: "token alone: the credential decides", args: []string{"--token", "s3cret"}, wantTenant: noHeader, wantAuth: "Bearer s3cret"},
+		{name: "env token", env: map[string]string{"FUSIONQL_TOKEN": "envtoken"}, wantTenant: noHeader, wantAuth: "Bearer envtoken"},
+		{name: "token and tenant", args: []string{"--token", "ops", "--tenant", "acme"}, wantTenant: "acme", wantAuth: "Bearer ops"},
+		{name: "env token and env tenant", env: map[string]string{"FUSIONQL_TOKEN": "ops", "FUSIONQL_TENANT": "acme"}, wantTenant: "acme", wantAuth: "Bearer ops"},
+		{name: "--token beats env", args: []string{"--token", "flag"}, env: map[string]string{"FUSIONQL_TOKEN": "env"}, wantTenant: noHeader, wantAuth: "Bearer flag"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, name := range []string{"FUSIONQL_TENANT", "FUSIONQL_TOKEN"} {
+				if v, ok := tt.env[name]; ok {
+					t.Setenv(name, v)
+				} else {
+					unsetEnv(t, name)
+				}
+			}
+			api := &fakeAPI{}
+			srv := httptest.NewServer(api)
+			defer srv.Close()
+			code, _, errOut := runCLI(t, "", append(append([]string{"--endpoint", srv.URL}, tt.args...), "SELECT x")...)
+			require.Equal(t, 0, code, errOut)
+			gotTenant := noHeader
+			if api.hasTenant {
+				gotTenant = api.tenant
+			}
+			assert.Equal(t, tt.wantTenant, gotTenant)
+			assert.Equal(t, tt.wantAuth, api.authorization)
+		})
+	}
+}
+
+func TestTokenNotInUsage(t *testing.T) {
+	t.Setenv("FUSIONQL_TOKEN", "do-not-print")
+	code, _, errOut := runCLI(t, "", "-h")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "-token")
+	assert.NotContains(t, errOut, "do-not-print")
+}
+
+// unsetEnv removes name for the test and restores it afterwards.
+func unsetEnv(t *testing.T, name string) {
+	t.Helper()
+	t.Setenv(name, "") // registers the restore
+	require.NoError(t, os.Unsetenv(name))
 }

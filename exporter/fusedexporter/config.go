@@ -106,7 +106,10 @@ type QueryConfig struct {
 	DefaultTimeWindow time.Duration `mapstructure:"default_time_window"`
 
 	// TenantHeader is the request header naming the tenant a query is
-	// scoped to; without it the query sees every tenant.
+	// scoped to. A query sees exactly one tenant: the one a tenant's
+	// credential belongs to (a header naming another is answered 403), else
+	// the one this header names (required: missing or empty is 400). Only an
+	// admin credential without the header sees every tenant.
 	TenantHeader string `mapstructure:"tenant_header"`
 
 	_ struct{}
@@ -197,6 +200,9 @@ func (sc *StoreConfig) validate() error {
 		}
 		if q.MaxRows <= 0 {
 			errs = errors.Join(errs, fmt.Errorf("'store::query::max_rows' must be positive, got %d", q.MaxRows))
+		}
+		if q.TenantHeader == "" {
+			errs = errors.Join(errs, errors.New("'store::query::tenant_header' must be set: a query names its tenant in it"))
 		}
 		if q.DefaultTimeWindow < 0 {
 			errs = errors.Join(errs, fmt.Errorf("'store::query::default_time_window' must not be negative, got %s", q.DefaultTimeWindow))

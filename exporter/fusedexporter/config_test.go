@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configauth"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
@@ -92,6 +94,9 @@ func TestLoadConfig(t *testing.T) {
 				query.MaxRows = 500
 				query.DefaultTimeWindow = 15 * time.Minute
 				query.TenantHeader = "X-Scope-OrgID"
+				query.ServerConfig.Auth = configoptional.Some(confighttp.AuthConfig{
+					Config: configauth.Config{AuthenticatorID: component.MustNewID("tenantauth")},
+				})
 				cfg.Store = configoptional.Some(store)
 			}),
 		},
@@ -112,7 +117,8 @@ func TestLoadConfig(t *testing.T) {
 			id: component.NewIDWithName(metadata.Type, "store_bad"),
 			wantErr: "'store::retention' must not be negative, got -1h0m0s\n'store::sweep_interval' must be positive, got 0s\n" +
 				"'store::query::endpoint' must be set\n'store::query::query_timeout' must be positive, got 0s\n" +
-				"'store::query::max_rows' must be positive, got 0\n'store::query::default_time_window' must not be negative, got -1m0s",
+				"'store::query::max_rows' must be positive, got 0\n'store::query::tenant_header' must be set: a query names its tenant in it\n" +
+				"'store::query::default_time_window' must not be negative, got -1m0s",
 		},
 		{
 			id:      component.NewIDWithName(metadata.Type, "not_a_url"),

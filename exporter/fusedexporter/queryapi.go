@@ -12,11 +12,13 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/otelfusion/otelfusion/exporter/fusedexporter/internal/metadata"
+	"github.com/otelfusion/otelfusion/internal/tenancy"
 	"github.com/otelfusion/otelfusion/pkg/fusionql"
 )
 
@@ -56,6 +58,13 @@ func (h *queryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeQueryError(w, http.StatusMethodNotAllowed, "use POST")
 		return
 	}
+	// The scope is decided before the body is read: a refused caller costs
+	// nothing more.
+	tenant, refusal := h.scope(r)
+	if refusal != nil {
+		writeQueryError(w, refusal.status, refusal.message)
+		return
+	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -74,10 +83,6 @@ func (h *queryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if req.Format != "" && req.Format != "json" && req.Format != "csv" {
 		writeQueryError(w, http.StatusBadRequest, fmt.Sprintf("'format' must be \"json\" or \"csv\", got %q", req.Format))
 		return
-	}
-	tenant := ""
-	if h.tenantHeader != "" {
-		tenant = r.Header.Get(h.tenantHeader)
 	}
 	started := time.Now()
 	result, err := h.store.query(r.Context(), req.Query, tenant, h.limits)
@@ -115,6 +120,55 @@ func (h *queryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(result)
+}
+
+// scopeRefusal is why a request may not run a query, and its status.
+type scopeRefusal struct {
+	status  int
+	message string
+}
+
+// scope decides the tenant a query sees from what the server authenticated:
+// a tenant's credential sees its own tenant only; an admin's sees the tenant
+// the header names, or every tenant ("") without the header; any other
+// request (no auth, or an authenticator that names no tenant) must name its
+// tenant in the header. A query is never widened to every tenant otherwise.
+func (h *queryHandler) scope(r *http.Request) (string, *scopeRefusal) {
+	info := client.FromContext(r.Context())
+	named, hasHeader, refusal := h.headerTenant(r)
+	if refusal != nil {
+		return "", refusal
+	}
+	if own := tenancy.FromAuth(info, tenancy.AuthTenantAttribute); own != "" {
+		if hasHeader && named != own {
+			return "", &scopeRefusal{http.StatusForbidden, fmt.Sprintf(
+				"the credential is tenant %q's and may not query tenant %q named in the %s header", own, named, h.tenantHeader)}
+		}
+		return own, nil
+	}
+	if tenancy.IsAdmin(info) {
+		return named, nil // "" without the header: every tenant
+	}
+	if !hasHeader {
+		return "", &scopeRefusal{http.StatusBadRequest, fmt.Sprintf(
+			"a query must name its tenant in the %s header (or carry a tenant's credential, with 'auth' set to a tenantauth extension)", h.tenantHeader)}
+	}
+	return named, nil
+}
+
+// headerTenant returns the tenant the request's tenant header names and
+// whether the header is there; an empty or repeated header is refused.
+func (h *queryHandler) headerTenant(r *http.Request) (string, bool, *scopeRefusal) {
+	values := r.Header.Values(h.tenantHeader)
+	switch {
+	case len(values) == 0:
+		return "", false, nil
+	case len(values) > 1:
+		return "", true, &scopeRefusal{http.StatusBadRequest, fmt.Sprintf("the %s header must name one tenant, got %d", h.tenantHeader, len(values))}
+	case values[0] == "":
+		return "", true, &scopeRefusal{http.StatusBadRequest, fmt.Sprintf("the %s header is empty: it must name a tenant", h.tenantHeader)}
+	}
+	return values[0], true, nil
 }
 
 func writeQueryError(w http.ResponseWriter, status int, msg string) {

@@ -13,17 +13,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configauth"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.uber.org/zap"
 
 	"github.com/otelfusion/otelfusion/exporter/fusedexporter/internal/metadata"
+	"github.com/otelfusion/otelfusion/extension/tenantauthextension"
 )
 
 // storeConfig is a store-only configuration in the test's temp dir with the
@@ -40,16 +49,25 @@ func storeConfig(t *testing.T) (*Config, string) {
 	return cfg, "http://" + store.Query.Get().ServerConfig.NetAddr.Endpoint + QueryPath
 }
 
-// postQuery sends body to url with an optional tenant and returns status
-// and body.
+// postQuery sends body to url with an optional tenant header and returns
+// status and body.
 func postQuery(t *testing.T, url, tenant string, body []byte) (int, string, http.Header) {
+	t.Helper()
+	header := http.Header{}
+	if tenant != "" {
+		header.Set("X-Tenant-ID", tenant)
+	}
+	return postQueryWith(t, url, header, body)
+}
+
+// postQueryWith sends body to url with the given headers (a tenant header
+// of any value, a credential) and returns status and body.
+func postQueryWith(t *testing.T, url string, header http.Header, body []byte) (int, string, http.Header) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	require.NoError(t, err)
+	req.Header = header.Clone()
 	req.Header.Set("Content-Type", "application/json")
-	if tenant != "" {
-		req.Header.Set("X-Tenant-ID", tenant)
-	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
@@ -84,19 +102,21 @@ func TestQueryAPI(t *testing.T) {
 		wantJSON   bool
 		contains   string
 	}{
-		{name: "json, every tenant", body: queryBody(t, q, "json"), wantStatus: 200, wantJSON: true,
-			wantBody: `{"columns":["service_name","duration_ns"],"rows":[["svc-acme",1000000],["svc-globex",1000000]]}`},
+		{name: "json", tenant: "globex", body: queryBody(t, q, "json"), wantStatus: 200, wantJSON: true,
+			wantBody: `{"columns":["service_name","duration_ns"],"rows":[["svc-globex",1000000]]}`},
+		{name: "no tenant is refused", body: queryBody(t, q, "json"), wantStatus: 400,
+			contains: "a query must name its tenant in the X-Tenant-ID header"},
 		{name: "json is the default format", tenant: "acme", body: queryBody(t, q, ""), wantStatus: 200, wantJSON: true,
 			wantBody: `{"columns":["service_name","duration_ns"],"rows":[["svc-acme",1000000]]}`},
 		{name: "csv, one tenant", tenant: "globex", body: queryBody(t, q, "csv"), wantStatus: 200,
 			wantBody: "service_name,duration_ns\nsvc-globex,1000000\n"},
 		{name: "unknown tenant sees nothing", tenant: "initech", body: queryBody(t, q, "json"), wantStatus: 200, wantJSON: true,
 			wantBody: `{"columns":["service_name","duration_ns"],"rows":[]}`},
-		{name: "unknown column", body: queryBody(t, "SELECT span.nope FROM traces", "json"), wantStatus: 400, contains: `fusionql: 1:13: unknown column "nope"`},
-		{name: "syntax error", body: queryBody(t, "SELECT FROM", "json"), wantStatus: 400, contains: "fusionql: 1:"},
-		{name: "not JSON", body: []byte("SELECT 1"), wantStatus: 400, contains: "request body must be JSON"},
-		{name: "bad format", body: queryBody(t, q, "xml"), wantStatus: 400, contains: `'format' must be "json" or "csv", got "xml"`},
-		{name: "too large", body: queryBody(t, q+strings.Repeat(" ", 5000), "json"), wantStatus: 413, contains: "too large"},
+		{name: "unknown column", tenant: "acme", body: queryBody(t, "SELECT span.nope FROM traces", "json"), wantStatus: 400, contains: `fusionql: 1:13: unknown column "nope"`},
+		{name: "syntax error", tenant: "acme", body: queryBody(t, "SELECT FROM", "json"), wantStatus: 400, contains: "fusionql: 1:"},
+		{name: "not JSON", tenant: "acme", body: []byte("SELECT 1"), wantStatus: 400, contains: "request body must be JSON"},
+		{name: "bad format", tenant: "acme", body: queryBody(t, q, "xml"), wantStatus: 400, contains: `'format' must be "json" or "csv", got "xml"`},
+		{name: "too large", tenant: "acme", body: queryBody(t, q+strings.Repeat(" ", 5000), "json"), wantStatus: 413, contains: "too large"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,12 +145,12 @@ func TestQueryAPI(t *testing.T) {
 func TestQueryAPITimeout(t *testing.T) {
 	s := newTestStore(t, &testClock{t: time.Now()}, nil)
 	_, err := s.db.Exec(`INSERT INTO traces (tenant, trace_id, start_time, end_time)
-		SELECT '', 't' || (i % 1000), i, i + 1 FROM range(200000) r(i)`)
+		SELECT 'acme', 't' || (i % 1000), i, i + 1 FROM range(200000) r(i)`)
 	require.NoError(t, err)
-	h := &queryHandler{store: s, limits: queryLimits{timeout: 50 * time.Millisecond, maxRows: 10}, logger: zap.NewNop()}
+	h := &queryHandler{store: s, limits: queryLimits{timeout: 50 * time.Millisecond, maxRows: 10}, tenantHeader: defaultTenantHeader, logger: zap.NewNop()}
 	srv := httptest.NewServer(newQueryMux(h))
 	defer srv.Close()
-	status, body, _ := postQuery(t, srv.URL+QueryPath, "", queryBody(t,
+	status, body, _ := postQuery(t, srv.URL+QueryPath, "acme", queryBody(t,
 		"SELECT COUNT(*) FROM traces a JOIN traces b ON a.trace_id = b.trace_id AND b.start_time BETWEEN a.start_time AND a.end_time + 100000000", ""))
 	assert.Equal(t, http.StatusGatewayTimeout, status)
 	assert.Contains(t, body, "query_timeout")
@@ -144,7 +164,7 @@ func TestStoreBesideEndpoint(t *testing.T) {
 	p := startNopPipelines(t, cfg)
 	require.NoError(t, p.traces.ConsumeTraces(context.Background(), tenantTraces("acme", "", time.Now())))
 	assert.Equal(t, 1, fr.ingestedItems()[signalTraces])
-	status, body, _ := postQuery(t, url, "", queryBody(t, "SELECT COUNT(*) AS n FROM traces", ""))
+	status, body, _ := postQuery(t, url, "acme", queryBody(t, "SELECT COUNT(*) AS n FROM traces", ""))
 	require.Equal(t, http.StatusOK, status)
 	assert.JSONEq(t, `{"columns":["n"],"rows":[[1]]}`, body)
 }
@@ -167,8 +187,8 @@ func TestStoreTelemetry(t *testing.T) {
 	require.NoError(t, p.traces.ConsumeTraces(ctx, tenantTraces("acme", "", time.Now())))
 	require.NoError(t, p.logs.ConsumeLogs(ctx, tenantLogs("acme", time.Now())))
 	require.NoError(t, p.logs.ConsumeLogs(ctx, tenantLogs("acme", time.Now())))
-	postQuery(t, url, "", queryBody(t, "SELECT COUNT(*) FROM logs", ""))
-	postQuery(t, url, "", queryBody(t, "SELECT nope FROM logs", ""))
+	postQuery(t, url, "acme", queryBody(t, "SELECT COUNT(*) FROM logs", ""))
+	postQuery(t, url, "acme", queryBody(t, "SELECT nope FROM logs", ""))
 
 	sums := func(name, key string) map[string]int64 {
 		t.Helper()
@@ -200,4 +220,142 @@ func TestStartFailureReleasesStore(t *testing.T) {
 	s, err := openStore(context.Background(), cfg.Store.Get(), time.Now)
 	require.NoError(t, err)
 	require.NoError(t, s.close())
+}
+
+// authHost starts contrib's bearertokenauth once per token name (the token
+// is "<name>-token") and a tenantauth over them: tenants alpha and beta,
+// admin ops. bearertokenauth/plain stands for an authenticator that names
+// no tenant.
+func authHost(t *testing.T) extensionHost {
+	t.Helper()
+	ctx := context.Background()
+	host := extensionHost{extensions: map[component.ID]component.Component{}}
+	start := func(f extension.Factory, id component.ID, cfg component.Config) {
+		t.Helper()
+		set := extensiontest.NewNopSettings(f.Type())
+		set.ID = id
+		ext, err := f.Create(ctx, set, cfg)
+		require.NoError(t, err)
+		require.NoError(t, ext.Start(ctx, host))
+		t.Cleanup(func() { assert.NoError(t, ext.Shutdown(context.Background())) })
+		host.extensions[id] = ext
+	}
+	bearer := bearertokenauthextension.NewFactory()
+	for _, name := range []string{"alpha", "beta", "ops", "plain"} {
+		cfg := bearer.CreateDefaultConfig().(*bearertokenauthextension.Config)
+		cfg.BearerToken = configopaque.String(name + "-token")
+		start(bearer, component.MustNewIDWithName("bearertokenauth", name), cfg)
+	}
+	tenantAuth := tenantauthextension.NewFactory()
+	cfg := tenantAuth.CreateDefaultConfig()
+	require.NoError(t, confmap.NewFromStringMap(map[string]any{
+		"tenants": map[string]any{"alpha": "bearertokenauth/alpha", "beta": "bearertokenauth/beta"},
+		"admins":  []any{"bearertokenauth/ops"},
+	}).Unmarshal(cfg))
+	start(tenantAuth, component.MustNewID("tenantauth"), cfg)
+	return host
+}
+
+// TestQueryAPIScope pins who sees which tenant's rows: alpha has 2 spans,
+// beta 3, and 1 span carries no tenant at all (only an admin's unscoped
+// query sees it).
+func TestQueryAPIScope(t *testing.T) {
+	host := authHost(t)
+	now := time.Now()
+	fill := func(p *pipelines) {
+		t.Helper()
+		for tenant, spans := range map[string]int{"alpha": 2, "beta": 3, "": 1} {
+			for range spans {
+				require.NoError(t, p.traces.ConsumeTraces(context.Background(), tenantTraces(tenant, "", now)))
+			}
+		}
+	}
+	// One query API per authenticator: none, tenantauth, a plain bearer token.
+	urls := map[string]string{}
+	for _, authenticator := range []string{"", "tenantauth", "bearertokenauth/plain"} {
+		cfg, url := storeConfig(t)
+		if authenticator != "" {
+			var id component.ID
+			require.NoError(t, id.UnmarshalText([]byte(authenticator)))
+			cfg.Store.Get().Query.Get().ServerConfig.Auth = configoptional.Some(confighttp.AuthConfig{
+				Config: configauth.Config{AuthenticatorID: id},
+			})
+		}
+		fill(startPipelines(t, cfg, host, exportertest.NewNopSettings(metadata.Type)))
+		urls[authenticator] = url
+	}
+
+	const noHeader = "\x00" // the tenant header is not sent
+	tests := []struct {
+		name          string
+		authenticator string // the query API's 'auth', "" for none
+		token         string // sent as Authorization: Bearer, "" for none
+		tenant        string // the X-Tenant-ID header; noHeader for none
+		wantStatus    int
+		wantRows      int
+		wantError     string
+	}{
+		// No auth: the header is required and decides.
+		{name: "none", tenant: noHeader, wantStatus: 400, wantError: "a query must name its tenant in the X-Tenant-ID header"},
+		{name: "empty", tenant: "", wantStatus: 400, wantError: "the X-Tenant-ID header is empty: it must name a tenant"},
+		{name: "alpha", tenant: "alpha", wantStatus: 200, wantRows: 2},
+		{name: "beta", tenant: "beta", wantStatus: 200, wantRows: 3},
+		{name: "unknown tenant", tenant: "gamma", wantStatus: 200, wantRows: 0},
+
+		// tenantauth: a tenant's credential sees its own tenant only.
+		{name: "no credential", authenticator: "tenantauth", tenant: "alpha", wantStatus: 401},
+		{name: "wrong credential", authenticator: "tenantauth", token: "nope", tenant: "alpha", wantStatus: 401},
+		{name: "alpha credential", authenticator: "tenantauth", token: "alpha-token", tenant: noHeader, wantStatus: 200, wantRows: 2},
+		{name: "alpha credential, alpha header", authenticator: "tenantauth", token: "alpha-token", tenant: "alpha", wantStatus: 200, wantRows: 2},
+		{name: "beta credential", authenticator: "tenantauth", token: "beta-token", tenant: noHeader, wantStatus: 200, wantRows: 3},
+		{name: "alpha credential, beta header", authenticator: "tenantauth", token: "alpha-token", tenant: "beta", wantStatus: 403,
+			wantError: `the credential is tenant "alpha"'s and may not query tenant "beta" named in the X-Tenant-ID header`},
+		{name: "alpha credential, empty header", authenticator: "tenantauth", token: "alpha-token", tenant: "", wantStatus: 400,
+			wantError: "the X-Tenant-ID header is empty"},
+		// An admin's credential picks a tenant with the header, or sees all.
+		{name: "admin", authenticator: "tenantauth", token: "ops-token", tenant: noHeader, wantStatus: 200, wantRows: 6},
+		{name: "admin, beta header", authenticator: "tenantauth", token: "ops-token", tenant: "beta", wantStatus: 200, wantRows: 3},
+		{name: "admin, empty header", authenticator: "tenantauth", token: "ops-token", tenant: "", wantStatus: 400,
+			wantError: "the X-Tenant-ID header is empty"},
+
+		// An authenticator that names no tenant: as without auth.
+		{name: "plain credential, none", authenticator: "bearertokenauth/plain", token: "plain-token", tenant: noHeader, wantStatus: 400,
+			wantError: "a query must name its tenant in the X-Tenant-ID header"},
+		{name: "plain credential, alpha", authenticator: "bearertokenauth/plain", token: "plain-token", tenant: "alpha", wantStatus: 200, wantRows: 2},
+		{name: "plain, no credential", authenticator: "bearertokenauth/plain", tenant: "alpha", wantStatus: 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			header := http.Header{}
+			if tt.token != "" {
+				header.Set("Authorization", "Bearer "+tt.token)
+			}
+			if tt.tenant != noHeader {
+				header["X-Tenant-Id"] = []string{tt.tenant}
+			}
+			status, body, _ := postQueryWith(t, urls[tt.authenticator], header, queryBody(t, "SELECT span.service_name FROM traces", ""))
+			require.Equal(t, tt.wantStatus, status, body)
+			if status == http.StatusUnauthorized {
+				return // the authenticator's answer, not the query API's
+			}
+			if tt.wantError != "" {
+				var answer queryError
+				require.NoError(t, json.Unmarshal([]byte(body), &answer))
+				assert.Contains(t, answer.Error, tt.wantError)
+				return
+			}
+			var result queryResult
+			require.NoError(t, json.Unmarshal([]byte(body), &result))
+			assert.Len(t, result.Rows, tt.wantRows)
+		})
+	}
+}
+
+func TestQueryAPIRepeatedTenantHeader(t *testing.T) {
+	cfg, url := storeConfig(t)
+	startNopPipelines(t, cfg)
+	header := http.Header{"X-Tenant-Id": {"alpha", "beta"}}
+	status, body, _ := postQueryWith(t, url, header, queryBody(t, "SELECT span.service_name FROM traces", ""))
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, body, "the X-Tenant-ID header must name one tenant, got 2")
 }

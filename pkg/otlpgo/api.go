@@ -58,35 +58,61 @@ type EncodeOptions struct {
 
 // Limits bound what a decoder accepts. A frame that exceeds any of them is
 // rejected with ErrLimitExceeded (ErrTooDeep for MaxDepth) before the memory
-// for it is allocated. A zero field takes its value from DefaultLimits.
+// for it is allocated; DecodeError.Limit then holds the limit's config key,
+// given here after each field. A zero field takes its value from
+// DefaultLimits. docs/protocol.md ("Limits") says what each one counts.
 type Limits struct {
-	// MaxFrameBytes bounds the encoded frame, header included.
+	// MaxFrameBytes bounds the encoded frame, header included
+	// (max_frame_bytes).
 	MaxFrameBytes int
-	// MaxBodyBytes bounds the body after decompression.
+	// MaxBodyBytes bounds raw_len, the body after decompression
+	// (max_body_bytes). It may not exceed MaxDecodedBytes.
 	MaxBodyBytes int
-	// MaxItems bounds spans + log records + metric data points in one frame.
+	// MaxDecodedBytes bounds the decoded size of a frame: an estimate of the
+	// memory its decoding takes, in which every string reference counts the
+	// length of its string (max_decoded_bytes).
+	MaxDecodedBytes int
+	// MaxExpansion bounds the decoded size of a frame to this many times its
+	// raw_len, but never below 64 KiB (max_expansion).
+	MaxExpansion int
+	// MaxItems bounds spans + log records + metric data points in one frame
+	// (max_items).
 	MaxItems int
-	// MaxDictEntries bounds the number of strings in the frame dictionary.
+	// MaxAttributes bounds the entries of all attribute maps of a frame
+	// together: resource, scope, span, event, link, log record, data point
+	// and exemplar attributes and metric metadata (max_attributes).
+	MaxAttributes int
+	// MaxNestedValues bounds the entries of map values and elements of array
+	// values, nested in attributes and log bodies, of a frame together
+	// (max_nested_values).
+	MaxNestedValues int
+	// MaxDictEntries bounds the number of strings in the frame dictionary
+	// (max_dict_entries).
 	MaxDictEntries int
-	// MaxStringBytes bounds the length of any one string or bytes value.
+	// MaxStringBytes bounds the length of any one string or bytes value
+	// (max_string_bytes).
 	MaxStringBytes int
-	// MaxDepth bounds the nesting of map and array attribute values.
+	// MaxDepth bounds the nesting of map and array attribute values
+	// (max_depth).
 	MaxDepth int
-	// MaxMapEntries bounds the keys of one map (attributes and map values).
-	// pdata checks every inserted key against the ones before it, so the
-	// decode time of a map grows with the square of its size.
+	// MaxMapEntries bounds the keys of one map, attributes or map value
+	// (max_map_entries).
 	MaxMapEntries int
 }
 
 // DefaultLimits returns the limits used when none are configured.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxFrameBytes:  64 << 20,
-		MaxBodyBytes:   256 << 20,
-		MaxItems:       1 << 20,
-		MaxDictEntries: 1 << 20,
-		MaxStringBytes: 4 << 20,
-		MaxDepth:       32,
-		MaxMapEntries:  1024,
+		MaxFrameBytes:   16 << 20,
+		MaxBodyBytes:    16 << 20,
+		MaxDecodedBytes: 32 << 20,
+		MaxExpansion:    defaultMaxExpansion,
+		MaxItems:        1 << 20,
+		MaxAttributes:   1 << 20,
+		MaxNestedValues: 1 << 20,
+		MaxDictEntries:  1 << 20,
+		MaxStringBytes:  4 << 20,
+		MaxDepth:        32,
+		MaxMapEntries:   1024,
 	}
 }

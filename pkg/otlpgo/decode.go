@@ -13,7 +13,8 @@ import (
 // package-level Decode is.
 type Decoder struct {
 	limits  Limits
-	scratch []byte // decompressed body; nothing decoded points into it
+	scratch []byte      // decompressed body; nothing decoded points into it
+	zstd    *zstdStream // made on the first compressed frame
 }
 
 // NewDecoder returns a Decoder bounded by limits; zero limits take their
@@ -45,20 +46,39 @@ func Decode(frame []byte, limits Limits) (Request, error) {
 // Decode reads one frame; see the package-level Decode. On error it returns
 // an empty Request: a frame is used whole or not at all.
 func (d *Decoder) Decode(frame []byte) (Request, error) {
-	req, err := d.decode(frame)
+	req, _, err := d.decode(frame)
 	if err != nil {
 		return NewRequest(), err
 	}
 	return req, nil
 }
 
-func (d *Decoder) decode(frame []byte) (Request, error) {
+// decode also returns the decoded size of the frame (budget.go), as far as
+// decoding got.
+func (d *Decoder) decode(frame []byte) (Request, int64, error) {
+	st := decodeState{limits: d.limits}
+	req, err := d.decodeFrame(frame, &st)
+	return req, st.decoded, err
+}
+
+func (d *Decoder) decodeFrame(frame []byte, st *decodeState) (Request, error) {
 	req := NewRequest()
-	body, err := d.body(frame)
+	h, err := readHeader(frame, d.limits)
 	if err != nil {
 		return req, err
 	}
-	st := decodeState{limits: d.limits}
+	st.budget = d.limits.decodedBudget(h.rawLen)
+	body := frame[headerSize:]
+	if h.flags&flagZstd != 0 {
+		// The body and the chunks it is staged in are spent before
+		// decompression allocates them.
+		if !st.spend(inflateCost(h.rawLen)) {
+			return req, st.overBudget("header", 12)
+		}
+		if body, err = d.inflate(body, h.rawLen); err != nil {
+			return req, err
+		}
+	}
 	var seen [sectionMetrics + 1]bool
 	c := cursor{buf: body, base: headerSize}
 	for c.pos < len(c.buf) {
@@ -110,69 +130,68 @@ func (d *Decoder) decode(frame []byte) (Request, error) {
 	return req, nil
 }
 
-// body checks the header and returns the body, decompressed if need be.
-func (d *Decoder) body(frame []byte) ([]byte, error) {
+// header is what the 16-byte frame header says.
+type header struct {
+	flags   byte
+	bodyLen uint64
+	rawLen  uint64
+}
+
+// readHeader checks the header of frame against itself, the frame's length
+// and limits (with defaults applied).
+func readHeader(frame []byte, limits Limits) (header, error) {
 	headerErr := func(off int, sentinel error, format string, args ...any) error {
 		return &DecodeError{Section: "header", Offset: off, Err: sentinel, Detail: fmt.Sprintf(format, args...)}
 	}
 	if len(frame) >= len(magic) && string(frame[:len(magic)]) != magic {
-		return nil, headerErr(0, ErrBadMagic, "bad magic %q, want %q", frame[:len(magic)], magic)
+		return header{}, headerErr(0, ErrBadMagic, "bad magic %q, want %q", frame[:len(magic)], magic)
 	}
 	if len(frame) < headerSize {
-		return nil, headerErr(len(frame), ErrTruncated, "frame is %d bytes, header needs %d", len(frame), headerSize)
+		return header{}, headerErr(len(frame), ErrTruncated, "frame is %d bytes, header needs %d", len(frame), headerSize)
 	}
-	if len(frame) > d.limits.MaxFrameBytes {
-		return nil, headerErr(0, ErrLimitExceeded, "frame is %d bytes, limit is %d", len(frame), d.limits.MaxFrameBytes)
+	if len(frame) > limits.MaxFrameBytes {
+		return header{}, limitError("header", 0, "max_frame_bytes", "frame is %d bytes, limit is %d", len(frame), limits.MaxFrameBytes)
 	}
 	major, minor, flags, reserved := frame[4], frame[5], frame[6], frame[7]
 	if major != versionMajor {
-		return nil, headerErr(4, ErrUnsupportedVersion, "version %d.%d not supported, this reader knows %d.x", major, minor, versionMajor)
+		return header{}, headerErr(4, ErrUnsupportedVersion, "version %d.%d not supported, this reader knows %d.x", major, minor, versionMajor)
 	}
 	if flags&^knownFlags != 0 {
-		return nil, headerErr(6, ErrUnsupportedVersion, "unknown header flags %#02x in version %d.%d", flags&^knownFlags, major, minor)
+		return header{}, headerErr(6, ErrUnsupportedVersion, "unknown header flags %#02x in version %d.%d", flags&^knownFlags, major, minor)
 	}
 	if reserved != 0 {
-		return nil, headerErr(7, ErrMalformed, "reserved byte is %d, want 0", reserved)
+		return header{}, headerErr(7, ErrMalformed, "reserved byte is %d, want 0", reserved)
 	}
-	bodyLen := uint64(binary.LittleEndian.Uint32(frame[8:]))
-	rawLen := uint64(binary.LittleEndian.Uint32(frame[12:]))
+	h := header{
+		flags:   flags,
+		bodyLen: uint64(binary.LittleEndian.Uint32(frame[8:])),
+		rawLen:  uint64(binary.LittleEndian.Uint32(frame[12:])),
+	}
 	left := uint64(len(frame) - headerSize)
 	switch {
-	case bodyLen > left:
-		return nil, headerErr(8, ErrTruncated, "body_len is %d, %d bytes follow the header", bodyLen, left)
-	case bodyLen < left:
-		return nil, headerErr(headerSize+int(bodyLen), ErrTrailingBytes, "%d bytes after the body", left-bodyLen)
-	case rawLen > uint64(d.limits.MaxBodyBytes):
-		return nil, headerErr(12, ErrLimitExceeded, "raw_len is %d, limit is %d", rawLen, d.limits.MaxBodyBytes)
+	case h.bodyLen > left:
+		return header{}, headerErr(8, ErrTruncated, "body_len is %d, %d bytes follow the header", h.bodyLen, left)
+	case h.bodyLen < left:
+		return header{}, headerErr(headerSize+int(h.bodyLen), ErrTrailingBytes, "%d bytes after the body", left-h.bodyLen)
+	case h.rawLen > uint64(limits.MaxBodyBytes):
+		return header{}, limitError("header", 12, "max_body_bytes", "raw_len is %d, limit is %d", h.rawLen, limits.MaxBodyBytes)
+	case flags&flagZstd == 0 && h.rawLen != h.bodyLen:
+		return header{}, headerErr(12, ErrMalformed, "raw_len %d differs from body_len %d in an uncompressed frame", h.rawLen, h.bodyLen)
 	}
-	body := frame[headerSize:]
-	if flags&flagZstd == 0 {
-		if rawLen != bodyLen {
-			return nil, headerErr(12, ErrMalformed, "raw_len %d differs from body_len %d in an uncompressed frame", rawLen, bodyLen)
-		}
-		return body, nil
-	}
-	if uint64(cap(d.scratch)) < rawLen {
-		d.scratch = make([]byte, 0, rawLen)
-	}
-	// The cap bounds what the zstd decoder may write, whatever the data says.
-	out, err := zstdDecoder().DecodeAll(body, d.scratch[:0:rawLen])
-	if err != nil {
-		return nil, headerErr(headerSize, ErrMalformed, "corrupt zstd body: %v", err)
-	}
-	if uint64(len(out)) != rawLen {
-		return nil, headerErr(12, ErrMalformed, "zstd body is %d bytes, raw_len says %d", len(out), rawLen)
-	}
-	return out, nil
+	return h, nil
 }
 
 // decodeState is what the sections of one frame share.
 type decodeState struct {
-	limits   Limits
-	dict     []string
-	items    int
-	traceIDs []pcommon.TraceID // distinct trace ids of the frame, in order (ids.go)
-	spanIDs  []pcommon.SpanID  // the frame's span id list (ids.go)
+	limits     Limits
+	budget     budget
+	decoded    int64 // decoded size so far (budget.go)
+	attributes int   // entries of attribute maps so far
+	nested     int   // entries of map values and elements of array values so far
+	dict       []string
+	items      int
+	traceIDs   []pcommon.TraceID // distinct trace ids of the frame, in order (ids.go)
+	spanIDs    []pcommon.SpanID  // the frame's span id list (ids.go)
 }
 
 // readDict reads the dict section into one string that all entries slice, so
@@ -183,12 +202,14 @@ func (st *decodeState) readDict(c cursor) error {
 		return c.fail("dict", "entry count")
 	}
 	if n > uint64(st.limits.MaxDictEntries) {
-		return &DecodeError{Section: "dict", Offset: c.base, Err: ErrLimitExceeded,
-			Detail: fmt.Sprintf("%d entries, limit is %d", n, st.limits.MaxDictEntries)}
+		return limitError("dict", c.base, "max_dict_entries", "%d entries, limit is %d", n, st.limits.MaxDictEntries)
 	}
 	if n > uint64(c.left()) { // every length takes at least one byte
 		return &DecodeError{Section: "dict", Offset: c.base, Err: ErrTruncated,
 			Detail: fmt.Sprintf("%d entries need at least %d bytes, %d left", n, n, c.left())}
+	}
+	if !st.spend(int64(n) * costDictEntry) {
+		return st.overBudget("dict", c.base)
 	}
 	ends := make([]int, n)
 	total := 0
@@ -199,8 +220,7 @@ func (st *decodeState) readDict(c cursor) error {
 			return c.fail("dict", "entry length")
 		}
 		if l > uint64(st.limits.MaxStringBytes) {
-			return &DecodeError{Section: "dict", Offset: at, Err: ErrLimitExceeded,
-				Detail: fmt.Sprintf("entry %d is %d bytes, limit is %d", i+1, l, st.limits.MaxStringBytes)}
+			return limitError("dict", at, "max_string_bytes", "entry %d is %d bytes, limit is %d", i+1, l, st.limits.MaxStringBytes)
 		}
 		if l > uint64(c.left()-total) {
 			return &DecodeError{Section: "dict", Offset: at, Err: ErrTruncated,
@@ -212,6 +232,9 @@ func (st *decodeState) readDict(c cursor) error {
 	if total != c.left() {
 		return &DecodeError{Section: "dict", Offset: c.offset() + total, Err: ErrTrailingBytes,
 			Detail: fmt.Sprintf("%d bytes after the last entry", c.left()-total)}
+	}
+	if !st.spend(int64(total)) {
+		return st.overBudget("dict", c.offset())
 	}
 	all := string(c.buf[c.pos:])
 	st.dict = make([]string, n)

@@ -17,7 +17,8 @@ var (
 	// ErrUnsupportedVersion: the major version, or a header flag, is unknown
 	// to this reader.
 	ErrUnsupportedVersion = errors.New("otlpgo: unsupported version")
-	// ErrLimitExceeded: a size or count is over the decoder's Limits.
+	// ErrLimitExceeded: a size or count is over the decoder's Limits;
+	// DecodeError.Limit names which.
 	ErrLimitExceeded = errors.New("otlpgo: limit exceeded")
 	// ErrDictIndex: a string reference points past the frame dictionary.
 	ErrDictIndex = errors.New("otlpgo: dictionary index out of range")
@@ -31,7 +32,7 @@ var (
 )
 
 // DecodeError is the error Decode returns: which sentinel, in which section,
-// at which offset, with a detail for humans.
+// at which offset, with a detail for humans and, for a limit, its config key.
 type DecodeError struct {
 	// Section is "header", "dict", "traces", "logs", "metrics" or "body".
 	Section string
@@ -42,6 +43,10 @@ type DecodeError struct {
 	Err error
 	// Detail says what was wrong, e.g. "string index 90 out of range (dict has 41)".
 	Detail string
+	// Limit is the config key of the limit that was hit ("max_decoded_bytes",
+	// "max_items", ...; see Limits) when Err is ErrLimitExceeded or
+	// ErrTooDeep, else empty.
+	Limit string
 }
 
 // Error renders "otlpgo: section logs at offset 812: string index 90 out of

@@ -1,19 +1,25 @@
 package otlpgo
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
 
-// fuzzLimits keep the fuzzer's allocations small.
+// fuzzLimits keep the fuzzer's allocations small: the decoded size of a
+// frame, which bounds them, is at most 16 MiB. raw_len may still take the
+// attack seeds (testdata/fuzz/FuzzDecode/seed_attack_*) past decompression.
 var fuzzLimits = Limits{
-	MaxFrameBytes:  1 << 20,
-	MaxBodyBytes:   4 << 20,
-	MaxItems:       1 << 12,
-	MaxDictEntries: 1 << 12,
-	MaxStringBytes: 1 << 16,
-	MaxDepth:       16,
+	MaxFrameBytes:   1 << 20,
+	MaxBodyBytes:    16 << 20,
+	MaxDecodedBytes: 16 << 20,
+	MaxItems:        1 << 12,
+	MaxAttributes:   1 << 14,
+	MaxNestedValues: 1 << 14,
+	MaxDictEntries:  1 << 12,
+	MaxStringBytes:  4 << 20,
+	MaxDepth:        16,
 }
 
 // FuzzDecode feeds arbitrary bytes to Decode: it must not panic, must return
@@ -27,6 +33,11 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			var de *DecodeError
 			require.ErrorAs(t, err, &de)
+			if errors.Is(err, ErrLimitExceeded) || errors.Is(err, ErrTooDeep) {
+				require.NotEmpty(t, de.Limit, "a limit error names its limit: %v", err)
+			} else {
+				require.Empty(t, de.Limit, "only a limit error names a limit: %v", err)
+			}
 			return
 		}
 		_, err = AppendFrame(nil, req, EncodeOptions{})

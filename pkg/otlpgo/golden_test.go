@@ -1,6 +1,7 @@
 package otlpgo
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -103,14 +104,31 @@ func TestFuzzSeeds(t *testing.T) {
 	if !*update {
 		t.Skip("run with -update to rewrite the seed corpus")
 	}
-	for _, fuzzName := range []string{"FuzzDecode", "FuzzRoundTrip"} {
+	writeSeed := func(fuzzName, name string, frame []byte) {
 		dir := filepath.Join("testdata", "fuzz", fuzzName)
 		require.NoError(t, os.MkdirAll(dir, 0o755))
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", frame)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "seed_"+name), []byte(body), 0o644))
+	}
+	// The attacks of TestDecodeRefusesAttacks and TestZstdBodyLength, built
+	// by hand; compressed, they are a few KiB.
+	stream := bytes.Repeat([]byte("a zstd stream "), 5000)
+	logs := appendSection(nil, sectionLogs, newHandLogs(0).section())
+	attacks := map[string][]byte{
+		"dict_refs":         dictRefsFrame(t, 4<<20, 128, true),
+		"hex_refs":          wideMapsFrame(t, 113_000, 64, valueTraceIDHex, true),
+		"wide_maps":         wideMapsFrame(t, 4056, 1024, valueInt, true),
+		"zstd_longer":       zstdStreamFrame(t, stream, 16<<10),
+		"zstd_shorter":      zstdStreamFrame(t, stream, 128<<10),
+		"zstd_large_window": frameWithBody(flagZstd, rawBlockZstd(23, logs), len(logs)),
+	}
+	for name, frame := range attacks {
+		writeSeed("FuzzDecode", "attack_"+name, frame)
+	}
+	for _, fuzzName := range []string{"FuzzDecode", "FuzzRoundTrip"} {
 		for name, req := range seeds {
 			for _, c := range []Compression{CompressionNone, CompressionZstd} {
-				frame := encodeFrame(t, req, c)
-				body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", frame)
-				require.NoError(t, os.WriteFile(filepath.Join(dir, "seed_"+name+"_"+c.String()), []byte(body), 0o644))
+				writeSeed(fuzzName, name+"_"+c.String(), encodeFrame(t, req, c))
 			}
 		}
 	}

@@ -69,7 +69,7 @@ func (r *sectionReader) traceIDRef() pcommon.TraceID {
 	back := r.uvarint()
 	if back == 0 {
 		id := r.traceID()
-		if r.err == nil {
+		if r.st.traceIDs = reserve(r, r.st.traceIDs, 1); r.err == nil {
 			r.st.traceIDs = append(r.st.traceIDs, id)
 		}
 		return id
@@ -86,7 +86,7 @@ func (r *sectionReader) spanIDRef() pcommon.SpanID {
 	back := r.uvarint()
 	if back == 0 {
 		id := r.spanID()
-		if r.err == nil {
+		if r.st.spanIDs = reserve(r, r.st.spanIDs, 1); r.err == nil {
 			r.st.spanIDs = append(r.st.spanIDs, id)
 		}
 		return id

@@ -67,6 +67,9 @@ func (r *sectionReader) logs(ld plog.Logs) {
 	var prevTime recordTimes
 	rls := ld.ResourceLogs()
 	n := r.count(streamStruct, 1, "resources")
+	if r.spend(int64(n) * costResource); r.err != nil {
+		return
+	}
 	rls.EnsureCapacity(n)
 	for range n {
 		if r.err != nil {
@@ -76,6 +79,9 @@ func (r *sectionReader) logs(ld plog.Logs) {
 		rl.SetSchemaUrl(r.resource(rl.Resource()))
 		sls := rl.ScopeLogs()
 		ns := r.count(streamStrings, 3, "scopes")
+		if r.spend(int64(ns) * costScope); r.err != nil {
+			return
+		}
 		sls.EnsureCapacity(ns)
 		for range ns {
 			if r.err != nil {
@@ -85,7 +91,10 @@ func (r *sectionReader) logs(ld plog.Logs) {
 			sl.SetSchemaUrl(r.scope(sl.Scope()))
 			records := sl.LogRecords()
 			nrec := r.count(streamTimes, 2, "log records")
-			r.items(nrec)
+			r.items(nrec, costLogRecord)
+			if r.err != nil {
+				return
+			}
 			records.EnsureCapacity(nrec)
 			for range nrec {
 				if r.err != nil {

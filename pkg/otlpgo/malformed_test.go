@@ -3,6 +3,7 @@ package otlpgo
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -93,6 +94,7 @@ func TestDecodeMalformed(t *testing.T) {
 		frame  []byte
 		limits Limits
 		want   error
+		limit  string // expected DecodeError.Limit
 		msg    string // expected Error() text, if set
 	}{
 		{name: "empty input", frame: nil, want: ErrTruncated},
@@ -109,19 +111,22 @@ func TestDecodeMalformed(t *testing.T) {
 			streamsPayload([]byte{0xe8, 0x07}, nil, nil, nil, nil, nil)), -1), want: ErrTruncated},
 		{name: "dictionary index out of range", frame: badRef, want: ErrDictIndex,
 			msg: "otlpgo: section logs at offset 33: string index 5 out of range (dict has 1)"},
-		{name: "nesting too deep", frame: encodeFrame(t, Request{Logs: deepLogs(40)}, CompressionNone), want: ErrTooDeep},
-		{name: "nesting over custom depth", frame: logs, limits: Limits{MaxDepth: 1}, want: ErrTooDeep},
+		{name: "nesting too deep", frame: encodeFrame(t, Request{Logs: deepLogs(40)}, CompressionNone), want: ErrTooDeep, limit: "max_depth"},
+		{name: "nesting over custom depth", frame: logs, limits: Limits{MaxDepth: 1}, want: ErrTooDeep, limit: "max_depth"},
 		{name: "unread bytes in a stream", frame: frameWithBody(0, appendSection(nil, sectionLogs,
 			streamsPayload([]byte{0, 9}, nil, nil, nil, nil, nil)), -1), want: ErrTrailingBytes},
 		{name: "streams shorter than section", frame: frameWithBody(0, appendSection(nil, sectionLogs,
 			append(streamsPayload([]byte{0}, nil, nil, nil, nil, nil), 7)), -1), want: ErrTrailingBytes},
 		{name: "dictionary bytes left over", frame: frameWithBody(0, appendSection(nil, sectionDict,
 			append(dictPayload("ab"), 'c')), -1), want: ErrTrailingBytes},
-		{name: "items over limit", frame: many, limits: Limits{MaxItems: 10}, want: ErrLimitExceeded},
-		{name: "string over limit", frame: logs, limits: Limits{MaxStringBytes: 4}, want: ErrLimitExceeded},
-		{name: "dict entries over limit", frame: logs, limits: Limits{MaxDictEntries: 3}, want: ErrLimitExceeded},
-		{name: "frame over limit", frame: logs, limits: Limits{MaxFrameBytes: 64}, want: ErrLimitExceeded},
-		{name: "body over limit", frame: logsZstd, limits: Limits{MaxBodyBytes: 64}, want: ErrLimitExceeded},
+		{name: "items over limit", frame: many, limits: Limits{MaxItems: 10}, want: ErrLimitExceeded, limit: "max_items"},
+		{name: "string over limit", frame: logs, limits: Limits{MaxStringBytes: 4}, want: ErrLimitExceeded, limit: "max_string_bytes"},
+		{name: "dict entries over limit", frame: logs, limits: Limits{MaxDictEntries: 3}, want: ErrLimitExceeded, limit: "max_dict_entries"},
+		{name: "frame over limit", frame: logs, limits: Limits{MaxFrameBytes: 64}, want: ErrLimitExceeded, limit: "max_frame_bytes",
+			msg: "otlpgo: section header at offset 0: frame is " + fmt.Sprint(len(logs)) + " bytes, limit is 64 (max_frame_bytes)"},
+		{name: "body over limit", frame: logsZstd, limits: Limits{MaxBodyBytes: 64}, want: ErrLimitExceeded, limit: "max_body_bytes"},
+		{name: "decoded size over limit", frame: many, limits: Limits{MaxDecodedBytes: 10_000}, want: ErrLimitExceeded, limit: "max_decoded_bytes"},
+		{name: "decoded size over expansion", frame: many, limits: Limits{MaxExpansion: 1}, want: ErrLimitExceeded, limit: "max_expansion"},
 		{name: "corrupt zstd", frame: corruptZstd, want: ErrMalformed},
 		{name: "zstd larger than raw_len", frame: func() []byte {
 			f := append([]byte(nil), logsZstd...)
@@ -146,7 +151,7 @@ func TestDecodeMalformed(t *testing.T) {
 			want: ErrMalformed, msg: "otlpgo: section traces at offset 29: value tag 9 (span id in hex) in a traces section"},
 		{name: "varint over 64 bits", frame: frameWithBody(0, appendSection(nil, sectionLogs,
 			streamsPayload([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, nil, nil, nil, nil, nil)), -1), want: ErrMalformed},
-		{name: "map keys over limit", frame: logs, limits: Limits{MaxMapEntries: 3}, want: ErrLimitExceeded},
+		{name: "map keys over limit", frame: logs, limits: Limits{MaxMapEntries: 3}, want: ErrLimitExceeded, limit: "max_map_entries"},
 		{name: "shape reused past the bytes left", frame: frameWithBody(0, appendSection(nil, sectionLogs,
 			streamsPayload([]byte{1, 0, 2, 0, 0, 0, 0, 0, 1, 1}, []byte{0, 0, 0, 0, 0, 0}, nil, nil, nil, nil)), -1),
 			want: ErrTruncated, msg: "otlpgo: section logs at offset 34: map of 2 values, 1 bytes left in the section"},
@@ -164,6 +169,7 @@ func TestDecodeMalformed(t *testing.T) {
 			var de *DecodeError
 			require.True(t, errors.As(err, &de), "want a *DecodeError, got %T", err)
 			require.NotEmpty(t, de.Section)
+			require.Equal(t, tc.limit, de.Limit)
 			if tc.msg != "" {
 				require.EqualError(t, err, tc.msg)
 			}
@@ -196,12 +202,6 @@ func TestDecodeSkipsUnknownSection(t *testing.T) {
 			requireSameRequest(t, req, got)
 		})
 	}
-}
-
-func TestLimitsValidate(t *testing.T) {
-	require.NoError(t, DefaultLimits().Validate())
-	require.NoError(t, Limits{}.Validate())
-	require.EqualError(t, Limits{MaxDepth: -1}.Validate(), "'max_depth' must not be negative, got -1")
 }
 
 func TestRequestCounts(t *testing.T) {

@@ -247,6 +247,9 @@ func (r *sectionReader) metrics(md pmetric.Metrics) {
 	var times pointTimes
 	rms := md.ResourceMetrics()
 	n := r.count(streamStruct, 1, "resources")
+	if r.spend(int64(n) * costResource); r.err != nil {
+		return
+	}
 	rms.EnsureCapacity(n)
 	for range n {
 		if r.err != nil {
@@ -256,6 +259,9 @@ func (r *sectionReader) metrics(md pmetric.Metrics) {
 		rm.SetSchemaUrl(r.resource(rm.Resource()))
 		sms := rm.ScopeMetrics()
 		ns := r.count(streamStrings, 3, "scopes")
+		if r.spend(int64(ns) * costScope); r.err != nil {
+			return
+		}
 		sms.EnsureCapacity(ns)
 		for range ns {
 			if r.err != nil {
@@ -265,6 +271,10 @@ func (r *sectionReader) metrics(md pmetric.Metrics) {
 			sm.SetSchemaUrl(r.scope(sm.Scope()))
 			ms := sm.Metrics()
 			nm := r.count(streamStrings, 3, "metrics")
+			r.spend(int64(nm) * costMetric)
+			if r.err != nil {
+				return
+			}
 			ms.EnsureCapacity(nm)
 			for range nm {
 				if r.err != nil {
@@ -276,11 +286,15 @@ func (r *sectionReader) metrics(md pmetric.Metrics) {
 	}
 }
 
-// pointCount reads a data point count; every point takes at least two bytes
-// of the times stream (start and time).
-func (r *sectionReader) pointCount() int {
+// pointCount reads a count of data points that cost cost each; every point
+// takes at least two bytes of the times stream (start and time). It is 0
+// once the section has failed.
+func (r *sectionReader) pointCount(cost int64) int {
 	n := r.count(streamTimes, 2, "data points")
-	r.items(n)
+	r.items(n, cost)
+	if r.err != nil {
+		return 0
+	}
 	return n
 }
 
@@ -311,7 +325,7 @@ func (r *sectionReader) metric(m pmetric.Metric, times *pointTimes) {
 		h.SetAggregationTemporality(pmetric.AggregationTemporality(r.int32Value(streamStruct, "aggregation temporality")))
 		times.startFromTime = h.AggregationTemporality() == pmetric.AggregationTemporalityDelta
 		points := h.DataPoints()
-		n := r.pointCount()
+		n := r.pointCount(costHistogramPoint)
 		points.EnsureCapacity(n)
 		for range n {
 			if r.err != nil {
@@ -324,7 +338,7 @@ func (r *sectionReader) metric(m pmetric.Metric, times *pointTimes) {
 		h.SetAggregationTemporality(pmetric.AggregationTemporality(r.int32Value(streamStruct, "aggregation temporality")))
 		times.startFromTime = h.AggregationTemporality() == pmetric.AggregationTemporalityDelta
 		points := h.DataPoints()
-		n := r.pointCount()
+		n := r.pointCount(costExpHistogramPoint)
 		points.EnsureCapacity(n)
 		for range n {
 			if r.err != nil {
@@ -334,7 +348,7 @@ func (r *sectionReader) metric(m pmetric.Metric, times *pointTimes) {
 		}
 	case metricSummary:
 		points := m.SetEmptySummary().DataPoints()
-		n := r.pointCount()
+		n := r.pointCount(costSummaryPoint)
 		points.EnsureCapacity(n)
 		for range n {
 			if r.err != nil {
@@ -361,7 +375,7 @@ func (r *sectionReader) pointHead(attrs pcommon.Map, times *pointTimes) (start, 
 }
 
 func (r *sectionReader) numberPoints(points pmetric.NumberDataPointSlice, times *pointTimes, values *pointValues) {
-	n := r.pointCount()
+	n := r.pointCount(costNumberPoint)
 	points.EnsureCapacity(n)
 	for range n {
 		if r.err != nil {
@@ -390,6 +404,10 @@ func (r *sectionReader) numberPoints(points pmetric.NumberDataPointSlice, times 
 func (r *sectionReader) exemplars(es pmetric.ExemplarSlice, pointTime uint64) {
 	n := r.count(streamTimes, 1, "exemplars")
 	if n == 0 {
+		return
+	}
+	r.spend(int64(n) * costExemplar)
+	if r.err != nil {
 		return
 	}
 	es.EnsureCapacity(n)
@@ -447,6 +465,11 @@ func (r *sectionReader) uint64s(dst pcommon.UInt64Slice) {
 		return
 	}
 	// FromRaw copies, so one scratch slice serves every point.
+	r.spend(int64(n) * costBucket)
+	r.uint64Scratch = reserve(r, r.uint64Scratch[:0], n)
+	if r.err != nil {
+		return
+	}
 	counts := r.uint64Scratch[:0]
 	for range n {
 		counts = append(counts, r.uintValue())
@@ -473,6 +496,10 @@ func (r *sectionReader) histogramPoint(p pmetric.HistogramDataPoint, times *poin
 	}
 	r.uint64s(p.BucketCounts())
 	if n := r.count(streamDoubles, 8, "explicit bounds"); n > 0 {
+		r.spend(int64(n) * costBucket)
+		if r.float64Scratch = reserve(r, r.float64Scratch[:0], n); r.err != nil {
+			return
+		}
 		bounds := r.float64Scratch[:0]
 		for range n {
 			bounds = append(bounds, r.double())
@@ -521,6 +548,10 @@ func (r *sectionReader) summaryPoint(p pmetric.SummaryDataPoint, times *pointTim
 	p.SetSum(r.double())
 	n := r.count(streamDoubles, 16, "quantiles")
 	if n == 0 {
+		return
+	}
+	r.spend(int64(n) * costQuantile)
+	if r.err != nil {
 		return
 	}
 	qs := p.QuantileValues()

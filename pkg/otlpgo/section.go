@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/xpdata"
 )
 
 // sectionReader reads one signal section from its six streams. Its error is
@@ -22,7 +23,10 @@ type sectionReader struct {
 
 	spans   []ptrace.Span // spans of a traces section, by index
 	parents []parentRef   // parents written as distances, set at the end
-	shapes  []shape       // map shapes in order of first use
+	shapes  []*shape      // map shapes in order of first use
+
+	// builders build the maps being read, by nesting depth (attrs).
+	builders []*xpdata.MapBuilder
 
 	noSpanIDRefs bool   // a traces section: value tag valueSpanIDHex is malformed
 	hexArena     []byte // backs the strings made by hexString
@@ -85,7 +89,12 @@ func (r *sectionReader) fail(c *cursor, sentinel error, format string, args ...a
 		return
 	}
 	r.err = &DecodeError{Section: r.section, Offset: c.offset(), Err: sentinel, Detail: fmt.Sprintf(format, args...)}
-	for i := range r.streams { // every later read sees an empty stream
+	r.stop()
+}
+
+// stop makes every later read see an empty stream.
+func (r *sectionReader) stop() {
+	for i := range r.streams {
 		r.streams[i].buf = r.streams[i].buf[:r.streams[i].pos]
 	}
 }
@@ -156,12 +165,15 @@ func (r *sectionReader) count(stream, minBytes int, what string) int {
 	return int(n)
 }
 
-// items counts spans, log records and data points against Limits.MaxItems.
-func (r *sectionReader) items(n int) {
+// items counts n spans, log records or data points against Limits.MaxItems
+// and spends their cost.
+func (r *sectionReader) items(n int, cost int64) {
 	r.st.items += n
 	if r.st.items > r.st.limits.MaxItems {
-		r.fail(&r.streams[streamStruct], ErrLimitExceeded, "%d items, limit is %d", r.st.items, r.st.limits.MaxItems)
+		r.failLimit(&r.streams[streamStruct], ErrLimitExceeded, "max_items", "%d items, limit is %d", r.st.items, r.st.limits.MaxItems)
+		return
 	}
+	r.spend(int64(n) * cost)
 }
 
 // bytesLeft is what all streams of the section have left.
@@ -173,18 +185,25 @@ func (r *sectionReader) bytesLeft() int {
 	return n
 }
 
+// str reads a string reference and spends the string's length.
 func (r *sectionReader) str() string {
 	ref := r.uvarintFrom(streamStrings)
 	if ref == 0 {
 		return ""
 	}
 	if ref > uint64(len(r.st.dict)) {
-		c := &r.streams[streamStrings]
-		c.pos-- // point at the reference, not after it
-		r.fail(c, ErrDictIndex, "string index %d out of range (dict has %d)", ref, len(r.st.dict))
+		r.failDictIndex(ref)
 		return ""
 	}
-	return r.st.dict[ref-1]
+	s := r.st.dict[ref-1]
+	r.spend(int64(len(s)))
+	return s
+}
+
+func (r *sectionReader) failDictIndex(ref uint64) {
+	c := &r.streams[streamStrings]
+	c.pos-- // point at the reference, not after it
+	r.fail(c, ErrDictIndex, "string index %d out of range (dict has %d)", ref, len(r.st.dict))
 }
 
 // raw returns the next n bytes of the raw stream, aliasing the body.
@@ -256,7 +275,19 @@ func (r *sectionReader) double() float64 { return math.Float64frombits(r.doubleB
 type shape struct {
 	keys []string
 	tags []valueTag
+	// useCost is what each map of the shape spends up front: its entries,
+	// their keys and the values' own costs.
+	useCost int64
+	// For a shape that repeats keys: the distinct keys in order of first
+	// appearance, and for each key of keys the index of its distinct key,
+	// or -1 when a later key of the shape replaces its value.
+	distinct []string
+	slots    []int32
 }
+
+// smallShape is the size up to which repeated keys are found by comparing
+// every pair of keys; a larger shape uses a set.
+const smallShape = 8
 
 // readShape reads a shape reference, and the shape itself if it is new.
 func (r *sectionReader) readShape() *shape {
@@ -266,15 +297,20 @@ func (r *sectionReader) readShape() *shape {
 			r.fail(&r.streams[streamStruct], ErrMalformed, "map shape %d out of range (section has %d so far)", ref, len(r.shapes))
 			return &shape{}
 		}
-		return &r.shapes[ref-1]
+		return r.shapes[ref-1]
 	}
 	at := r.streams[streamStruct].offset()
 	n := r.count(streamStrings, 1, "attributes")
 	if n > r.st.limits.MaxMapEntries {
-		r.fail(&r.streams[streamStruct], ErrLimitExceeded, "map at offset %d has %d keys, limit is %d", at, n, r.st.limits.MaxMapEntries)
+		r.failLimit(&r.streams[streamStruct], ErrLimitExceeded, "max_map_entries", "map at offset %d has %d keys, limit is %d", at, n, r.st.limits.MaxMapEntries)
 		return &shape{}
 	}
-	sh := shape{keys: make([]string, n), tags: make([]valueTag, n)}
+	r.spend(int64(n) * costShapeKey)
+	r.shapes = reserve(r, r.shapes, 1)
+	if r.err != nil {
+		return &shape{}
+	}
+	sh := &shape{keys: make([]string, n), tags: make([]valueTag, n)}
 	for i := range n {
 		sh.keys[i] = r.str()
 		tag := r.uvarint()
@@ -282,20 +318,96 @@ func (r *sectionReader) readShape() *shape {
 			c := &r.streams[streamStruct]
 			c.pos--
 			r.fail(c, ErrMalformed, "unknown value tag %d", tag)
+			return &shape{}
 		}
 		if tag == valueSpanIDHex && r.noSpanIDRefs {
 			r.failSpanIDHex()
 		}
 		sh.tags[i] = tag
+		sh.useCost += costMapEntry + int64(len(sh.keys[i])) + valueCosts[tag]
 	}
+	r.findRepeatedKeys(sh)
 	if r.err != nil {
 		return &shape{}
 	}
 	r.shapes = append(r.shapes, sh)
-	return &r.shapes[len(r.shapes)-1]
+	return sh
 }
 
-// attrs reads a map at nesting depth into m, which must be empty.
+// findRepeatedKeys sets the distinct keys and slots of a shape that repeats
+// a key, in time linear in its keys. pdata's API cannot make such a map, but
+// a hand-made frame can: the key keeps its first position and its last value.
+func (r *sectionReader) findRepeatedKeys(sh *shape) {
+	n := len(sh.keys)
+	// index[i] is the position of key i among the distinct keys, found by
+	// comparing with the keys before it in a small shape, in a set otherwise.
+	var small [smallShape]int32
+	var index []int32
+	var set map[string]int32
+	if n <= smallShape {
+		index = small[:n]
+	} else {
+		r.spend(int64(n) * (costShapeKeySet + 4))
+		if r.err != nil {
+			return
+		}
+		index = make([]int32, n)
+		set = make(map[string]int32, n)
+	}
+	distinct := int32(0)
+	for i, k := range sh.keys {
+		j, seen := int32(0), false
+		if set != nil {
+			j, seen = set[k]
+		} else {
+			for before := range i {
+				if sh.keys[before] == k {
+					j, seen = index[before], true
+					break
+				}
+			}
+		}
+		if !seen {
+			j = distinct
+			distinct++
+			if set != nil {
+				set[k] = j
+			}
+		}
+		index[i] = j
+	}
+	if int(distinct) == n {
+		return
+	}
+	// slots: the distinct key of each key, -1 for all but its last use.
+	r.spend(int64(n)*4 + int64(distinct)*(16+8))
+	if r.err != nil {
+		return
+	}
+	sh.slots = make([]int32, n)
+	sh.distinct = make([]string, 0, distinct)
+	lastUse := make([]int, distinct)
+	for i, j := range index {
+		if int(j) == len(sh.distinct) {
+			sh.distinct = append(sh.distinct, sh.keys[i])
+		}
+		lastUse[j] = i
+	}
+	for i, j := range index {
+		sh.slots[i] = j
+		if lastUse[j] != i {
+			sh.slots[i] = -1
+		}
+	}
+	// A map of the shape also holds a value per distinct key and a value
+	// that the replaced ones are read into.
+	sh.useCost += int64(distinct)*16 + 32
+}
+
+// attrs reads a map at nesting depth into m, which must be empty. The map
+// is built without pdata's Put*, which look every key up and so make a map
+// cost time in the square of its size: the shape's keys are distinct, or
+// mapped to their distinct key, once when the shape is read.
 func (r *sectionReader) attrs(m pcommon.Map, depth int) {
 	sh := r.readShape()
 	if len(sh.keys) == 0 {
@@ -306,30 +418,63 @@ func (r *sectionReader) attrs(m pcommon.Map, depth int) {
 		r.fail(&r.streams[streamStruct], ErrTruncated, "map of %d values, %d bytes left in the section", len(sh.keys), left)
 		return
 	}
-	m.EnsureCapacity(len(sh.keys))
-	for i, k := range sh.keys {
-		if r.err != nil {
-			return
+	if depth == 0 {
+		r.attributes(len(sh.keys))
+	} else {
+		r.nestedValues(len(sh.keys))
+	}
+	r.spend(sh.useCost)
+	if r.err != nil {
+		return
+	}
+	b := r.mapBuilder(depth)
+	if sh.slots == nil {
+		b.EnsureCapacity(len(sh.keys))
+		for i, k := range sh.keys {
+			if r.err != nil {
+				break
+			}
+			v := b.AppendEmpty(k)
+			switch tag := sh.tags[i]; tag { // the common ones without a call
+			case valueStr:
+				v.SetStr(r.str())
+			case valueInt:
+				v.SetInt(r.intValue())
+			case valueDouble:
+				v.SetDouble(r.double())
+			default:
+				r.valueTagged(v, tag, depth)
+			}
 		}
-		switch tag := sh.tags[i]; tag {
-		case valueStr:
-			m.PutStr(k, r.str())
-		case valueInt:
-			m.PutInt(k, r.intValue())
-		case valueDouble:
-			m.PutDouble(k, r.double())
-		case valueBool:
-			m.PutBool(k, r.boolValue())
-		case valueTraceIDHex:
-			id := r.traceIDRef()
-			m.PutStr(k, r.hexString(id[:]))
-		case valueSpanIDHex:
-			id := r.spanIDRef()
-			m.PutStr(k, r.hexString(id[:]))
-		default:
-			r.valueTagged(m.PutEmpty(k), tag, depth)
+	} else {
+		b.EnsureCapacity(len(sh.distinct))
+		values := make([]pcommon.Value, len(sh.distinct))
+		for j, k := range sh.distinct {
+			values[j] = b.AppendEmpty(k)
+		}
+		replaced := pcommon.NewValueEmpty()
+		for i, j := range sh.slots {
+			if r.err != nil {
+				break
+			}
+			v := replaced
+			if j >= 0 {
+				v = values[j]
+			}
+			r.valueTagged(v, sh.tags[i], depth)
 		}
 	}
+	b.UnsafeIntoMap(m)
+}
+
+// mapBuilder returns the builder for maps at depth, which is free: the
+// builder of a map holds its entries until the map is complete, and maps
+// nested in it are one level deeper.
+func (r *sectionReader) mapBuilder(depth int) *xpdata.MapBuilder {
+	for len(r.builders) <= depth {
+		r.builders = append(r.builders, new(xpdata.MapBuilder))
+	}
+	return r.builders[depth]
 }
 
 func (r *sectionReader) boolValue() bool {
@@ -340,9 +485,13 @@ func (r *sectionReader) boolValue() bool {
 	return b == 1
 }
 
-// value reads one AnyValue into v, which must be empty.
+// value reads one AnyValue into v, which must be empty, and spends its cost.
 func (r *sectionReader) value(v pcommon.Value, depth int) {
-	r.valueTagged(v, r.uvarint(), depth)
+	tag := r.uvarint()
+	if tag <= maxValueTag {
+		r.spend(valueCosts[tag])
+	}
+	r.valueTagged(v, tag, depth)
 }
 
 func (r *sectionReader) valueTagged(v pcommon.Value, tag uint64, depth int) {
@@ -373,16 +522,17 @@ func (r *sectionReader) valueTagged(v pcommon.Value, tag uint64, depth int) {
 		at := r.streams[streamStruct].offset()
 		n := r.uvarint()
 		if n > uint64(r.st.limits.MaxStringBytes) {
-			r.fail(&r.streams[streamStruct], ErrLimitExceeded, "bytes value at offset %d is %d bytes, limit is %d", at, n, r.st.limits.MaxStringBytes)
+			r.failLimit(&r.streams[streamStruct], ErrLimitExceeded, "max_string_bytes", "bytes value at offset %d is %d bytes, limit is %d", at, n, r.st.limits.MaxStringBytes)
 			return
 		}
+		r.spend(int64(n))
 		b := r.raw(int(n))
 		if r.err == nil {
 			v.SetEmptyBytes().Append(b...)
 		}
 	case valueMap, valueSlice:
 		if depth >= r.st.limits.MaxDepth {
-			r.fail(&r.streams[streamStruct], ErrTooDeep, "value nested deeper than %d", r.st.limits.MaxDepth)
+			r.failLimit(&r.streams[streamStruct], ErrTooDeep, "max_depth", "value nested deeper than %d", r.st.limits.MaxDepth)
 			return
 		}
 		if tag == valueMap {
@@ -390,6 +540,11 @@ func (r *sectionReader) valueTagged(v pcommon.Value, tag uint64, depth int) {
 			return
 		}
 		n := r.count(streamStruct, 1, "array values")
+		r.nestedValues(n)
+		r.spend(int64(n) * costArrayValue)
+		if r.err != nil {
+			return
+		}
 		s := v.SetEmptySlice()
 		s.EnsureCapacity(n)
 		for range n {

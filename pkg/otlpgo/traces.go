@@ -116,6 +116,9 @@ func (r *sectionReader) traces(td ptrace.Traces) {
 	var prevStart uint64
 	rss := td.ResourceSpans()
 	n := r.count(streamStruct, 1, "resources")
+	if r.spend(int64(n) * costResource); r.err != nil {
+		return
+	}
 	rss.EnsureCapacity(n)
 	for range n {
 		if r.err != nil {
@@ -125,6 +128,9 @@ func (r *sectionReader) traces(td ptrace.Traces) {
 		rs.SetSchemaUrl(r.resource(rs.Resource()))
 		sss := rs.ScopeSpans()
 		ns := r.count(streamStrings, 3, "scopes")
+		if r.spend(int64(ns) * costScope); r.err != nil {
+			return
+		}
 		sss.EnsureCapacity(ns)
 		for range ns {
 			if r.err != nil {
@@ -134,7 +140,12 @@ func (r *sectionReader) traces(td ptrace.Traces) {
 			ss.SetSchemaUrl(r.scope(ss.Scope()))
 			spans := ss.Spans()
 			nspans := r.count(streamRaw, 8, "spans")
-			r.items(nspans)
+			r.items(nspans, costSpan)
+			r.spans = reserve(r, r.spans, nspans)
+			r.st.spanIDs = reserve(r, r.st.spanIDs, nspans)
+			if r.err != nil {
+				return
+			}
 			spans.EnsureCapacity(nspans)
 			for range nspans {
 				if r.err != nil {
@@ -179,7 +190,9 @@ func (r *sectionReader) span(s ptrace.Span, index int, prevStart *uint64) {
 		u := parent - parentInSection
 		d := int64(u>>1) ^ -int64(u&1)
 		parentIndex = int64(index) + d
-		r.parents = append(r.parents, parentRef{child: index, parent: parentIndex})
+		if r.parents = reserve(r, r.parents, 1); r.err == nil {
+			r.parents = append(r.parents, parentRef{child: index, parent: parentIndex})
+		}
 	}
 	if ts := r.str(); ts != "" {
 		s.TraceState().FromRaw(ts)
@@ -200,6 +213,10 @@ func (r *sectionReader) span(s ptrace.Span, index int, prevStart *uint64) {
 	s.SetDroppedAttributesCount(r.uint32Value("dropped attributes count"))
 
 	if n := r.count(streamStrings, 1, "events"); n > 0 {
+		r.spend(int64(n) * costSpanEvent)
+		if r.err != nil {
+			return
+		}
 		events := s.Events()
 		events.EnsureCapacity(n)
 		for range n {
@@ -216,6 +233,10 @@ func (r *sectionReader) span(s ptrace.Span, index int, prevStart *uint64) {
 	s.SetDroppedEventsCount(r.uint32Value("dropped events count"))
 
 	if n := r.count(streamRaw, 8, "links"); n > 0 {
+		r.spend(int64(n) * costSpanLink)
+		if r.err != nil {
+			return
+		}
 		links := s.Links()
 		links.EnsureCapacity(n)
 		for range n {

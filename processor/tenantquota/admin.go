@@ -12,9 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.uber.org/zap"
+
+	"github.com/otelfusion/otelfusion/internal/tenancy"
 )
 
 // maxAdminBody bounds an admin request body.
@@ -42,8 +45,10 @@ func (p *quotaProcessor) startAdmin(ctx context.Context, host component.Host) (*
 	return srv, nil
 }
 
-// adminHandler routes the admin API; token, when set, is required as a
-// bearer token.
+// adminHandler routes the admin API. The server's 'auth' authenticator, when
+// configured, has already run (confighttp wraps this handler in it); a
+// credential it names as a tenant's is refused here, since the API changes
+// every tenant's limits. token, when set, is required as a bearer token too.
 func (p *quotaProcessor) adminHandler(token string) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /tenants", p.handleListTenants)
@@ -51,8 +56,16 @@ func (p *quotaProcessor) adminHandler(token string) http.Handler {
 	mux.HandleFunc("PUT /tenants/{id}/quota", p.handlePutQuota)
 	mux.HandleFunc("PUT /tenants/{id}/sampling", p.handlePutSampling)
 	mux.HandleFunc("DELETE /tenants/{id}/overrides", p.handleDeleteOverrides)
+	operatorsOnly := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		info := client.FromContext(r.Context())
+		if tenant := tenancy.FromAuth(info, tenancy.AuthTenantAttribute); tenant != "" && !tenancy.IsAdmin(info) {
+			writeError(w, http.StatusForbidden, fmt.Errorf("the credential is tenant %q's: the admin API takes an admin's credential", tenant))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 	if token == "" {
-		return mux
+		return operatorsOnly
 	}
 	want := []byte("Bearer " + token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -61,7 +74,7 @@ func (p *quotaProcessor) adminHandler(token string) http.Handler {
 			writeError(w, http.StatusUnauthorized, errors.New("missing or wrong bearer token"))
 			return
 		}
-		mux.ServeHTTP(w, r)
+		operatorsOnly.ServeHTTP(w, r)
 	})
 }
 

@@ -1,6 +1,7 @@
 package tenantquota
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -8,10 +9,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configauth"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/extension"
+	"go.opentelemetry.io/collector/extension/extensiontest"
+
+	"github.com/otelfusion/otelfusion/extension/tenantauthextension"
 )
 
 const adminToken = "t0ken"
@@ -58,6 +68,95 @@ func TestAdminAuth(t *testing.T) {
 	}
 	code, _ := call(t, http.MethodGet, base+"/tenants", adminToken, "")
 	assert.Equal(t, http.StatusOK, code)
+}
+
+// extensionHost offers extensions to the processor, as the collector's
+// service does for those a config enables.
+type extensionHost map[component.ID]component.Component
+
+func (h extensionHost) GetExtensions() map[component.ID]component.Component { return h }
+
+// startExtension creates and starts one extension into host.
+func startExtension(t *testing.T, host extensionHost, f extension.Factory, id component.ID, cfg component.Config) {
+	t.Helper()
+	set := extensiontest.NewNopSettings(f.Type())
+	set.ID = id
+	ext, err := f.Create(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, ext.Start(context.Background(), host))
+	t.Cleanup(func() { assert.NoError(t, ext.Shutdown(context.Background())) })
+	host[id] = ext
+}
+
+// TestAdminAuthExtension puts the admin API behind 'auth': contrib's
+// bearertokenauth alone, and tenantauth over bearertokenauth (acme a
+// tenant, ops an admin). The server must be built with the host's
+// extensions for either to work.
+func TestAdminAuthExtension(t *testing.T) {
+	host := extensionHost{}
+	bearer := bearertokenauthextension.NewFactory()
+	for _, name := range []string{"acme", "ops"} {
+		cfg := bearer.CreateDefaultConfig().(*bearertokenauthextension.Config)
+		cfg.BearerToken = configopaque.String(name + "-token")
+		startExtension(t, host, bearer, component.MustNewIDWithName("bearertokenauth", name), cfg)
+	}
+	tenantAuth := tenantauthextension.NewFactory()
+	tenantAuthCfg := tenantAuth.CreateDefaultConfig()
+	require.NoError(t, confmap.NewFromStringMap(map[string]any{
+		"tenants": map[string]any{"acme": "bearertokenauth/acme"},
+		"admins":  []any{"bearertokenauth/ops"},
+	}).Unmarshal(tenantAuthCfg))
+	startExtension(t, host, tenantAuth, component.MustNewID("tenantauth"), tenantAuthCfg)
+
+	for _, tt := range []struct {
+		authenticator string
+		want          map[string]int // token → status
+	}{
+		{"bearertokenauth/ops", map[string]int{"": 401, "wrong": 401, "acme-token": 401, "ops-token": 200}},
+		{"tenantauth", map[string]int{"": 401, "wrong": 401, "acme-token": 403, "ops-token": 200}},
+	} {
+		t.Run(tt.authenticator, func(t *testing.T) {
+			cfg := testConfig()
+			server := confighttp.NewDefaultServerConfig()
+			server.NetAddr.Endpoint = "127.0.0.1:0"
+			var id component.ID
+			require.NoError(t, id.UnmarshalText([]byte(tt.authenticator)))
+			server.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: id}})
+			cfg.Admin = configoptional.Some(AdminConfig{ServerConfig: server})
+			p := newTestProcessor(t, cfg, newFakeClock())
+			require.NoError(t, p.Start(context.Background(), host))
+			t.Cleanup(func() { require.NoError(t, p.Shutdown(context.Background())) })
+			base := "http://" + p.adminAddr
+
+			for token, want := range tt.want {
+				code, body := call(t, http.MethodGet, base+"/tenants", token, "")
+				assert.Equal(t, want, code, "token %q: %s", token, body)
+				if want == http.StatusForbidden {
+					assert.Contains(t, body, `the credential is tenant \"acme\"'s: the admin API takes an admin's credential`)
+				}
+			}
+			code, _ := call(t, http.MethodPut, base+"/tenants/acme/quota", "ops-token", `{"traces": {"items_per_second": 5, "items_burst": 5}}`)
+			assert.Equal(t, http.StatusOK, code)
+			if tt.authenticator == "tenantauth" {
+				code, _ = call(t, http.MethodPut, base+"/tenants/acme/quota", "acme-token", `{"traces": {"items_per_second": 500, "items_burst": 500}}`)
+				assert.Equal(t, http.StatusForbidden, code, "a tenant may not raise its own quota")
+			}
+		})
+	}
+}
+
+func TestAdminAuthWithoutExtensions(t *testing.T) {
+	// 'auth' names an authenticator the host does not offer: Start fails
+	// and says which.
+	cfg := testConfig()
+	server := confighttp.NewDefaultServerConfig()
+	server.NetAddr.Endpoint = "127.0.0.1:0"
+	server.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: component.MustNewID("tenantauth")}})
+	cfg.Admin = configoptional.Some(AdminConfig{ServerConfig: server})
+	p := newTestProcessor(t, cfg, newFakeClock())
+	err := p.Start(context.Background(), extensionHost{})
+	require.ErrorContains(t, err, `failed to resolve authenticator "tenantauth"`)
+	require.NoError(t, p.Shutdown(context.Background()))
 }
 
 func TestAdminRefusesInvalidOverrides(t *testing.T) {

@@ -178,7 +178,9 @@ type SummaryConfig struct {
 type AdminConfig struct {
 	// ServerConfig is the HTTP server: endpoint, TLS, auth and the rest.
 	ServerConfig confighttp.ServerConfig `mapstructure:",squash"`
-	// Token, when set, is the bearer token every request must carry.
+	// Token, when set, is the bearer token every request must carry. Kept
+	// for existing configs; 'auth' with an authenticator extension is the
+	// way to protect the API.
 	Token configopaque.String `mapstructure:"token"`
 
 	_ struct{}

@@ -36,7 +36,7 @@ func createDefaultConfig() component.Config {
 		Tenant: TenantConfig{
 			MetadataKey:       "X-Tenant-ID",
 			ResourceAttribute: "tenant.id",
-			Precedence:        []Source{SourceMetadata, SourceResource},
+			Precedence:        []Source{SourceResource},
 			Default:           "default",
 		},
 		Defaults: LimitsConfig{SamplingRate: 1},

@@ -23,6 +23,7 @@ func TestFactoryPipelines(t *testing.T) {
 	factory := NewFactory()
 	assert.Equal(t, metadata.Type, factory.Type())
 	cfg := factory.CreateDefaultConfig().(*Config)
+	cfg.Tenant.Precedence = []Source{SourceMetadata} // tenantContext's header
 	cfg.Defaults.Traces = SignalQuota{ItemsPerSecond: 1, ItemsBurst: 1000}
 	half := 0.5
 	cfg.Tenants = map[string]TenantOverrides{"sampled": {SamplingRate: &half}}

@@ -42,9 +42,12 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// testConfig is the default configuration with unlimited quotas.
+// testConfig is the default configuration with unlimited quotas, reading the
+// tenant from the request header first (tenantContext), then the resource.
 func testConfig() *Config {
-	return createDefaultConfig().(*Config)
+	cfg := createDefaultConfig().(*Config)
+	cfg.Tenant.Precedence = []Source{SourceMetadata, SourceResource}
+	return cfg
 }
 
 // newTestProcessor builds an unstarted processor on a fake clock.

@@ -23,6 +23,9 @@ type Config struct {
 	// Fused configures the HTTP endpoint that takes fused frames.
 	Fused FusedConfig `mapstructure:"fused"`
 
+	// Tenant decides the tenant of every item, for all three protocols.
+	Tenant TenantConfig `mapstructure:"tenant"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -50,8 +53,16 @@ type FusedConfig struct {
 	Limits LimitsConfig `mapstructure:"limits"`
 
 	// RetryAfter is the Retry-After sent when a pipeline refuses a signal for
-	// now without saying how long to wait (no gRPC RetryInfo in its error).
+	// now without saying how long to wait (no gRPC RetryInfo in its error),
+	// and when max_inflight_bytes has no room for a request.
 	RetryAfter time.Duration `mapstructure:"retry_after"`
+
+	// MaxInflightBytes bounds the memory that all requests being served at
+	// once may hold: each reserves its body (Content-Length, or
+	// max_frame_bytes when unknown) before reading it and the frame's
+	// decode cost before decoding it, until its pipelines have returned. A
+	// request that does not fit is answered 503 with Retry-After.
+	MaxInflightBytes int64 `mapstructure:"max_inflight_bytes"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -74,6 +85,18 @@ type LimitsConfig struct {
 	MaxDepth int `mapstructure:"max_depth"`
 	// MaxMapEntries bounds the keys of one map (attributes and map values).
 	MaxMapEntries int `mapstructure:"max_map_entries"`
+	// MaxDecodedBytes bounds the memory one frame may decode into, the
+	// decompressed body included, a string reference counting the length
+	// of its string. It must be at least MaxBodyBytes.
+	MaxDecodedBytes int `mapstructure:"max_decoded_bytes"`
+	// MaxExpansion bounds the decoded size to this many times raw_len, the
+	// body after decompression (but never below 64 KiB).
+	MaxExpansion int `mapstructure:"max_expansion"`
+	// MaxAttributes bounds the attribute entries of all maps in one frame.
+	MaxAttributes int `mapstructure:"max_attributes"`
+	// MaxNestedValues bounds the entries of map values plus the elements of
+	// array values in one frame.
+	MaxNestedValues int `mapstructure:"max_nested_values"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -84,6 +107,9 @@ const (
 	defaultHTTPEndpoint  = "localhost:4318"
 	defaultFusedEndpoint = "localhost:4319"
 	defaultRetryAfter    = time.Second
+	// defaultMaxInflightBytes leaves room for four frames decoding at the
+	// default max_decoded_bytes at once.
+	defaultMaxInflightBytes = 128 << 20
 )
 
 var _ component.Config = (*Config)(nil)
@@ -105,10 +131,12 @@ func createDefaultConfig() component.Config {
 			HTTP: core.Protocols.HTTP,
 		},
 		Fused: FusedConfig{
-			ServerConfig: fusedServer,
-			Limits:       limitsConfigFrom(otlpgo.DefaultLimits()),
-			RetryAfter:   defaultRetryAfter,
+			ServerConfig:     fusedServer,
+			Limits:           limitsConfigFrom(otlpgo.DefaultLimits()),
+			RetryAfter:       defaultRetryAfter,
+			MaxInflightBytes: defaultMaxInflightBytes,
 		},
+		Tenant: defaultTenantConfig(),
 	}
 }
 
@@ -131,10 +159,25 @@ func (cfg *Config) Validate() error {
 		{"max_string_bytes", l.MaxStringBytes},
 		{"max_depth", l.MaxDepth},
 		{"max_map_entries", l.MaxMapEntries},
+		{"max_decoded_bytes", l.MaxDecodedBytes},
+		{"max_expansion", l.MaxExpansion},
+		{"max_attributes", l.MaxAttributes},
+		{"max_nested_values", l.MaxNestedValues},
 	} {
 		if limit.value <= 0 {
 			errs = errors.Join(errs, errors.New("'fused::limits::"+limit.key+"' must be > 0"))
 		}
+	}
+	if l.MaxDecodedBytes > 0 && l.MaxBodyBytes > l.MaxDecodedBytes {
+		// The decoded size counts the body, so a larger body could never decode.
+		errs = errors.Join(errs, errors.New("'fused::limits::max_body_bytes' must be <= 'fused::limits::max_decoded_bytes'"))
+	}
+	switch {
+	case cfg.Fused.MaxInflightBytes <= 0:
+		errs = errors.Join(errs, errors.New("'fused::max_inflight_bytes' must be > 0"))
+	case cfg.Fused.MaxInflightBytes < int64(l.MaxDecodedBytes):
+		// Otherwise a frame allowed to decode could never get the memory to.
+		errs = errors.Join(errs, errors.New("'fused::max_inflight_bytes' must be >= 'fused::limits::max_decoded_bytes'"))
 	}
 	return errs
 }
@@ -142,24 +185,32 @@ func (cfg *Config) Validate() error {
 // decoderLimits returns the limits to decode frames with.
 func (l LimitsConfig) decoderLimits() otlpgo.Limits {
 	return otlpgo.Limits{
-		MaxFrameBytes:  l.MaxFrameBytes,
-		MaxBodyBytes:   l.MaxBodyBytes,
-		MaxItems:       l.MaxItems,
-		MaxDictEntries: l.MaxDictEntries,
-		MaxStringBytes: l.MaxStringBytes,
-		MaxDepth:       l.MaxDepth,
-		MaxMapEntries:  l.MaxMapEntries,
+		MaxFrameBytes:   l.MaxFrameBytes,
+		MaxBodyBytes:    l.MaxBodyBytes,
+		MaxItems:        l.MaxItems,
+		MaxDictEntries:  l.MaxDictEntries,
+		MaxStringBytes:  l.MaxStringBytes,
+		MaxDepth:        l.MaxDepth,
+		MaxMapEntries:   l.MaxMapEntries,
+		MaxDecodedBytes: l.MaxDecodedBytes,
+		MaxExpansion:    l.MaxExpansion,
+		MaxAttributes:   l.MaxAttributes,
+		MaxNestedValues: l.MaxNestedValues,
 	}
 }
 
 func limitsConfigFrom(l otlpgo.Limits) LimitsConfig {
 	return LimitsConfig{
-		MaxFrameBytes:  l.MaxFrameBytes,
-		MaxBodyBytes:   l.MaxBodyBytes,
-		MaxItems:       l.MaxItems,
-		MaxDictEntries: l.MaxDictEntries,
-		MaxStringBytes: l.MaxStringBytes,
-		MaxDepth:       l.MaxDepth,
-		MaxMapEntries:  l.MaxMapEntries,
+		MaxFrameBytes:   l.MaxFrameBytes,
+		MaxBodyBytes:    l.MaxBodyBytes,
+		MaxItems:        l.MaxItems,
+		MaxDictEntries:  l.MaxDictEntries,
+		MaxStringBytes:  l.MaxStringBytes,
+		MaxDepth:        l.MaxDepth,
+		MaxMapEntries:   l.MaxMapEntries,
+		MaxDecodedBytes: l.MaxDecodedBytes,
+		MaxExpansion:    l.MaxExpansion,
+		MaxAttributes:   l.MaxAttributes,
+		MaxNestedValues: l.MaxNestedValues,
 	}
 }

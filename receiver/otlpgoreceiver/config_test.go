@@ -25,6 +25,7 @@ func TestCreateDefaultConfig(t *testing.T) {
 	assert.False(t, cfg.Protocols.HTTP.HasValue(), "http is served only when configured")
 	assert.Equal(t, "localhost:4319", cfg.Fused.ServerConfig.NetAddr.Endpoint)
 	assert.Equal(t, time.Second, cfg.Fused.RetryAfter)
+	assert.Equal(t, int64(128<<20), cfg.Fused.MaxInflightBytes)
 	assert.Equal(t, otlpgo.DefaultLimits(), cfg.Fused.Limits.decoderLimits())
 	assert.Equal(t, "localhost:4317", cfg.Protocols.GRPC.GetOrInsertDefault().NetAddr.Endpoint)
 	assert.Equal(t, "localhost:4318", cfg.Protocols.HTTP.GetOrInsertDefault().ServerConfig.NetAddr.Endpoint)
@@ -63,14 +64,19 @@ func TestLoadConfig(t *testing.T) {
 				cfg.Fused.ServerConfig.MaxRequestBodySize = 1 << 20
 				cfg.Fused.ServerConfig.IncludeMetadata = true
 				cfg.Fused.RetryAfter = 5 * time.Second
+				cfg.Fused.MaxInflightBytes = 32 << 20
 				cfg.Fused.Limits = LimitsConfig{
-					MaxFrameBytes:  1 << 20,
-					MaxBodyBytes:   4 << 20,
-					MaxItems:       10000,
-					MaxDictEntries: 5000,
-					MaxStringBytes: 65536,
-					MaxDepth:       8,
-					MaxMapEntries:  256,
+					MaxFrameBytes:   1 << 20,
+					MaxBodyBytes:    4 << 20,
+					MaxItems:        10000,
+					MaxDictEntries:  5000,
+					MaxStringBytes:  65536,
+					MaxDepth:        8,
+					MaxMapEntries:   256,
+					MaxDecodedBytes: 8 << 20,
+					MaxExpansion:    16,
+					MaxAttributes:   100000,
+					MaxNestedValues: 50000,
 				}
 				return cfg
 			},
@@ -103,6 +109,23 @@ func TestLoadConfigInvalid(t *testing.T) {
 		{
 			name:    "invalid_retry_after",
 			wantErr: "'fused::retry_after' must be > 0",
+		},
+		{
+			name: "invalid_decode_limits",
+			wantErr: "'fused::limits::max_decoded_bytes' must be > 0\n'fused::limits::max_expansion' must be > 0\n" +
+				"'fused::limits::max_attributes' must be > 0\n'fused::limits::max_nested_values' must be > 0",
+		},
+		{
+			name:    "invalid_max_inflight_bytes",
+			wantErr: "'fused::max_inflight_bytes' must be > 0",
+		},
+		{
+			name:    "max_inflight_bytes_below_max_decoded_bytes",
+			wantErr: "'fused::max_inflight_bytes' must be >= 'fused::limits::max_decoded_bytes'",
+		},
+		{
+			name:    "max_body_bytes_over_max_decoded_bytes",
+			wantErr: "'fused::limits::max_body_bytes' must be <= 'fused::limits::max_decoded_bytes'",
 		},
 	}
 	for _, tt := range tests {

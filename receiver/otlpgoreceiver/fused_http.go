@@ -1,6 +1,7 @@
 package otlpgoreceiver // import "github.com/otelfusion/otelfusion/receiver/otlpgoreceiver"
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -43,21 +44,35 @@ func (r *otlpgoReceiver) handleFused(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 
-	frame, statusCode, err := r.readFrame(req)
+	ctx := req.Context()
+	// What this request reserves of fused::max_inflight_bytes is held until
+	// its pipelines have returned, as they may still hold the decoded data.
+	held := r.inflight.reserve()
+	defer held.release(ctx)
+
+	frame, statusCode, err := r.readFrame(ctx, req, held)
 	if err != nil {
-		writeMessage(w, statusCode, err.Error())
+		r.writeRefusal(ctx, w, statusCode, err)
 		return
 	}
 
-	ctx := req.Context()
 	r.telemetry.OtlpgoReceiverFrames.Add(ctx, 1)
 	r.telemetry.OtlpgoReceiverFrameSize.Record(ctx, int64(len(frame)))
 
+	if statusCode, err := r.reserve(ctx, held, r.limits.DecodeCost(frame)); err != nil {
+		r.writeRefusal(ctx, w, statusCode, err)
+		return
+	}
 	decoded, err := otlpgo.Decode(frame, r.limits)
 	if err != nil {
-		r.telemetry.OtlpgoReceiverDecodeErrors.Add(ctx, 1,
-			metric.WithAttributes(attribute.String("reason", decodeErrorReason(err))))
-		writeMessage(w, http.StatusBadRequest, err.Error())
+		statusCode, attrs := decodeErrorStatus(err)
+		r.telemetry.OtlpgoReceiverDecodeErrors.Add(ctx, 1, metric.WithAttributes(attrs...))
+		writeMessage(w, statusCode, decodeErrorMessage(err))
+		return
+	}
+
+	if err := r.stampFrame(ctx, decoded); err != nil {
+		writeMessage(w, tenantErrorStatus(err), status.Convert(err).Message())
 		return
 	}
 
@@ -83,19 +98,49 @@ func (r *otlpgoReceiver) handleFused(w http.ResponseWriter, req *http.Request) {
 
 	statusCode, retryAfter := r.responseStatus(outcomes)
 	if retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(retryAfter.Seconds())), 10))
+		w.Header().Set("Retry-After", retryAfterSeconds(retryAfter))
 	}
 	writeJSON(w, statusCode, resp)
 }
 
+// stampFrame writes the tenant into every resource of the frame, or refuses
+// the whole frame: no signal of it reaches a pipeline then.
+func (r *otlpgoReceiver) stampFrame(ctx context.Context, req otlpgo.Request) error {
+	if err := r.tenants.stampTraces(ctx, req.Traces); err != nil {
+		return err
+	}
+	if err := r.tenants.stampLogs(ctx, req.Logs); err != nil {
+		return err
+	}
+	return r.tenants.stampMetrics(ctx, req.Metrics)
+}
+
 // readFrame reads the request body, refusing one larger than max_frame_bytes.
-// confighttp has already bounded it by max_request_body_size.
-func (r *otlpgoReceiver) readFrame(req *http.Request) ([]byte, int, error) {
+// confighttp has already bounded it by max_request_body_size. The body is
+// reserved in held before it is read: its Content-Length, or when that is
+// unknown (chunked, or Content-Encoding undone by confighttp) the most it may
+// be, of which what the body did not use is given back after reading.
+func (r *otlpgoReceiver) readFrame(ctx context.Context, req *http.Request, held *reservation) ([]byte, int, error) {
 	maxFrame := int64(r.limits.MaxFrameBytes)
 	if req.ContentLength > maxFrame {
 		return nil, http.StatusRequestEntityTooLarge, frameTooLarge(maxFrame)
 	}
-	frame, err := io.ReadAll(io.LimitReader(req.Body, maxFrame+1))
+	bodyReserve := req.ContentLength
+	if bodyReserve < 0 {
+		bodyReserve = maxFrame
+		if maxBody := r.cfg.Fused.ServerConfig.MaxRequestBodySize; maxBody > 0 {
+			bodyReserve = min(bodyReserve, maxBody)
+		}
+	}
+	if statusCode, err := r.reserve(ctx, held, bodyReserve); err != nil {
+		return nil, statusCode, err
+	}
+	// A body of known length is read into one buffer of that size, with
+	// room for bytes.Buffer to see EOF without growing.
+	body := bytes.NewBuffer(make([]byte, 0, max(req.ContentLength, 0)+bytes.MinRead))
+	_, err := body.ReadFrom(io.LimitReader(req.Body, maxFrame+1))
+	frame := body.Bytes()
+	held.shrink(ctx, bodyReserve-int64(len(frame)))
 	if err != nil {
 		if maxBytesErr, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, http.StatusRequestEntityTooLarge,
@@ -111,6 +156,42 @@ func (r *otlpgoReceiver) readFrame(req *http.Request) ([]byte, int, error) {
 
 func frameTooLarge(maxFrame int64) error {
 	return fmt.Errorf("frame larger than %d bytes ('fused::limits::max_frame_bytes')", maxFrame)
+}
+
+// inflightFullError refuses a request for now: fused::max_inflight_bytes has
+// not the room it needs while other requests hold their reservations.
+type inflightFullError struct {
+	need, capacity int64
+}
+
+func (e *inflightFullError) Error() string {
+	return fmt.Sprintf("receiver busy: %d more bytes needed, but 'fused::max_inflight_bytes' (%d) is taken by requests in flight; retry later",
+		e.need, e.capacity)
+}
+
+// reserve adds n bytes to what the request holds. It answers 503 (an
+// *inflightFullError) when the budget has no room now, and 413 when the
+// request could not fit even in an empty budget, so no retry would help.
+func (r *otlpgoReceiver) reserve(ctx context.Context, held *reservation, n int64) (int, error) {
+	capacity := r.inflight.capacity
+	if held.held+n > capacity {
+		return http.StatusRequestEntityTooLarge, fmt.Errorf(
+			"frame needs %d bytes to read and decode, more than 'fused::max_inflight_bytes' (%d)", held.held+n, capacity)
+	}
+	if !held.grow(ctx, n) {
+		return http.StatusServiceUnavailable, &inflightFullError{need: n, capacity: capacity}
+	}
+	return 0, nil
+}
+
+// writeRefusal answers a request refused before decoding; a refusal by the
+// in-flight budget is counted and carries Retry-After.
+func (r *otlpgoReceiver) writeRefusal(ctx context.Context, w http.ResponseWriter, statusCode int, err error) {
+	if _, ok := errors.AsType[*inflightFullError](err); ok {
+		r.telemetry.OtlpgoReceiverInflightRefused.Add(ctx, 1)
+		w.Header().Set("Retry-After", retryAfterSeconds(r.cfg.Fused.RetryAfter))
+	}
+	writeMessage(w, statusCode, err.Error())
 }
 
 // deliveryOutcome is what became of one signal of a frame.
@@ -234,6 +315,55 @@ func (r *otlpgoReceiver) responseStatus(outcomes []deliveryOutcome) (int, time.D
 		retryAfter = r.cfg.Fused.RetryAfter
 	}
 	return statusCode, retryAfter
+}
+
+// retryAfterSeconds is a Retry-After value: whole seconds, rounded up.
+func retryAfterSeconds(d time.Duration) string {
+	return strconv.FormatInt(int64(math.Ceil(d.Seconds())), 10)
+}
+
+// decodeErrorStatus answers a frame over one of fused::limits 413 and any
+// other decode error 400, with the attributes of the decode errors metric:
+// the reason and, for a limit, its key.
+func decodeErrorStatus(err error) (int, []attribute.KeyValue) {
+	attrs := []attribute.KeyValue{attribute.String("reason", decodeErrorReason(err))}
+	key, over := exceededLimit(err)
+	if !over {
+		return http.StatusBadRequest, attrs
+	}
+	if key != "" {
+		attrs = append(attrs, attribute.String("limit", key))
+	}
+	return http.StatusRequestEntityTooLarge, attrs
+}
+
+// decodeErrorMessage names the limit a frame is over by its configuration
+// key, followed by the decoder's own account of where and what.
+func decodeErrorMessage(err error) string {
+	key, over := exceededLimit(err)
+	switch {
+	case !over:
+		return err.Error()
+	case key == "":
+		return fmt.Sprintf("frame over 'fused::limits': %s", err)
+	default:
+		return fmt.Sprintf("frame over 'fused::limits::%s': %s", key, err)
+	}
+}
+
+// exceededLimit reports whether a decode error is over one of fused::limits,
+// and the key of that limit when the decoder names it.
+func exceededLimit(err error) (key string, over bool) {
+	if !errors.Is(err, otlpgo.ErrLimitExceeded) && !errors.Is(err, otlpgo.ErrTooDeep) {
+		return "", false
+	}
+	if decodeErr, ok := errors.AsType[*otlpgo.DecodeError](err); ok && decodeErr.Limit != "" {
+		return decodeErr.Limit, true
+	}
+	if errors.Is(err, otlpgo.ErrTooDeep) {
+		return "max_depth", true
+	}
+	return "", true
 }
 
 // decodeErrorReason is the low-cardinality "reason" attribute of the decode

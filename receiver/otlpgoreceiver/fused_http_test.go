@@ -113,22 +113,13 @@ func TestFusedMalformedFrames(t *testing.T) {
 	set := nopSettings()
 	set.TelemetrySettings = tel.NewTelemetrySettings()
 
-	cfg := fusedOnlyConfig()
-	cfg.Fused.Limits.MaxDepth = 4
 	traces, logs, metrics := new(consumertest.TracesSink), new(consumertest.LogsSink), new(consumertest.MetricsSink)
-	url := startReceiver(t, cfg, set, pipelines{traces: traces, logs: logs, metrics: metrics})
+	url := startReceiver(t, fusedOnlyConfig(), set, pipelines{traces: traces, logs: logs, metrics: metrics})
 
 	valid := encodeFrame(t, testRequest(), otlpgo.CompressionNone)
 	mutate := func(change func(frame []byte) []byte) []byte {
 		return change(bytes.Clone(valid))
 	}
-
-	deep := testRequest()
-	nested := deep.Logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().PutEmptyMap("nested")
-	for range 8 {
-		nested = nested.PutEmptyMap("deeper")
-	}
-	nested.PutStr("bottom", "value")
 
 	tests := []struct {
 		name    string
@@ -182,15 +173,6 @@ func TestFusedMalformedFrames(t *testing.T) {
 			message: "body_len",
 		},
 		{
-			name: "declared raw length over max_body_bytes",
-			frame: mutate(func(f []byte) []byte {
-				binary.LittleEndian.PutUint32(f[12:], 0xffffffff)
-				return f
-			}),
-			reason:  "limit_exceeded",
-			message: "raw_len",
-		},
-		{
 			name: "declared section size beyond the body",
 			frame: func() []byte {
 				header, sections := splitFrame(t, valid)
@@ -214,12 +196,6 @@ func TestFusedMalformedFrames(t *testing.T) {
 			}(),
 			reason:  "dict_index",
 			message: "out of range",
-		},
-		{
-			name:    "nesting too deep",
-			frame:   encodeFrame(t, deep, otlpgo.CompressionNone),
-			reason:  "too_deep",
-			message: "nested deeper than 4",
 		},
 		{
 			name:    "trailing bytes",
@@ -259,18 +235,105 @@ func TestFusedMalformedFrames(t *testing.T) {
 	assert.Equal(t, wantReasons, gotReasons)
 }
 
-func TestFusedItemLimit(t *testing.T) {
-	cfg := fusedOnlyConfig()
-	cfg.Fused.Limits.MaxItems = 2
-	traces, logs, metrics := new(consumertest.TracesSink), new(consumertest.LogsSink), new(consumertest.MetricsSink)
-	url := startReceiver(t, cfg, nopSettings(), pipelines{traces: traces, logs: logs, metrics: metrics})
+// limitsRequest is a log frame that each decode limit can be set to refuse:
+// records sharing one 200-byte string value (a dictionary entry referenced
+// from every record), an array value and nested maps.
+func limitsRequest() otlpgo.Request {
+	req := otlpgo.NewRequest()
+	records := req.Logs.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	blob := strings.Repeat("x", 200)
+	for i := range 500 {
+		record := records.AppendEmpty()
+		record.Body().SetStr(blob)
+		attrs := record.Attributes()
+		attrs.PutStr("blob", blob)
+		attrs.PutInt("index", int64(i))
+		list := attrs.PutEmptySlice("list")
+		for j := range 3 {
+			list.AppendEmpty().SetInt(int64(j))
+		}
+		nested := attrs.PutEmptyMap("nested")
+		for range 6 {
+			nested = nested.PutEmptyMap("deeper")
+		}
+		nested.PutStr("bottom", "value")
+	}
+	return req
+}
 
-	res := postFrame(t, url, encodeFrame(t, testRequest(), otlpgo.CompressionZstd))
-	require.Equal(t, http.StatusBadRequest, res.status, string(res.body))
-	assert.Contains(t, decodeMessage(t, res), "limit is 2")
-	assert.Empty(t, traces.AllTraces())
-	assert.Empty(t, logs.AllLogs())
-	assert.Empty(t, metrics.AllMetrics())
+func TestFusedLimitExceeded(t *testing.T) {
+	// Every limit a case does not test is generous, so only the tested one
+	// can refuse the frame.
+	generous := func() LimitsConfig {
+		return LimitsConfig{
+			MaxFrameBytes: 16 << 20, MaxBodyBytes: 16 << 20, MaxItems: 1 << 20, MaxDictEntries: 1 << 20,
+			MaxStringBytes: 4 << 20, MaxDepth: 32, MaxMapEntries: 1024, MaxDecodedBytes: 32 << 20,
+			MaxExpansion: 1 << 10, MaxAttributes: 1 << 20, MaxNestedValues: 1 << 20,
+		}
+	}
+	frame := encodeFrame(t, limitsRequest(), otlpgo.CompressionZstd)
+
+	tests := []struct {
+		key    string
+		limit  func(*LimitsConfig)
+		frame  []byte
+		reason string
+	}{
+		{key: "max_items", limit: func(l *LimitsConfig) { l.MaxItems = 2 }},
+		{key: "max_dict_entries", limit: func(l *LimitsConfig) { l.MaxDictEntries = 1 }},
+		{key: "max_string_bytes", limit: func(l *LimitsConfig) { l.MaxStringBytes = 100 }},
+		{key: "max_depth", limit: func(l *LimitsConfig) { l.MaxDepth = 4 }, reason: "too_deep"},
+		{key: "max_decoded_bytes", limit: func(l *LimitsConfig) { l.MaxDecodedBytes = 64 << 10 }},
+		{key: "max_expansion", limit: func(l *LimitsConfig) { l.MaxExpansion = 1 }},
+		{key: "max_attributes", limit: func(l *LimitsConfig) { l.MaxAttributes = 100 }},
+		{key: "max_nested_values", limit: func(l *LimitsConfig) { l.MaxNestedValues = 100 }},
+		{
+			key:   "max_body_bytes",
+			limit: func(*LimitsConfig) {},
+			frame: func() []byte {
+				f := bytes.Clone(frame)
+				binary.LittleEndian.PutUint32(f[12:], 0xffffffff)
+				return f
+			}(),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			tel := componenttest.NewTelemetry()
+			t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+			set := nopSettings()
+			set.TelemetrySettings = tel.NewTelemetrySettings()
+
+			cfg := fusedOnlyConfig()
+			cfg.Fused.Limits = generous()
+			tt.limit(&cfg.Fused.Limits)
+			traces, logs, metrics := new(consumertest.TracesSink), new(consumertest.LogsSink), new(consumertest.MetricsSink)
+			url := startReceiver(t, cfg, set, pipelines{traces: traces, logs: logs, metrics: metrics})
+
+			body := frame
+			if tt.frame != nil {
+				body = tt.frame
+			}
+			res := postFrame(t, url, body)
+			require.Equal(t, http.StatusRequestEntityTooLarge, res.status, string(res.body))
+			msg := decodeMessage(t, res)
+			assert.True(t, strings.HasPrefix(msg, "frame over 'fused::limits::"+tt.key+"': otlpgo: section "), msg)
+			assert.Empty(t, traces.AllTraces())
+			assert.Empty(t, logs.AllLogs(), "no log of a frame over a limit may reach a pipeline")
+			assert.Empty(t, metrics.AllMetrics())
+
+			reason := tt.reason
+			if reason == "" {
+				reason = "limit_exceeded"
+			}
+			errs, err := tel.GetMetric("otelcol_otlpgo_receiver_decode_errors")
+			require.NoError(t, err)
+			points := errs.Data.(metricdata.Sum[int64]).DataPoints
+			require.Len(t, points, 1)
+			assert.Equal(t, int64(1), points[0].Value)
+			assert.Equal(t, attribute.NewSet(attribute.String("reason", reason), attribute.String("limit", tt.key)), points[0].Attributes)
+		})
+	}
 }
 
 // chunked hides the length of a body, so the server cannot refuse it from
@@ -523,6 +586,8 @@ func TestFusedIncludeMetadata(t *testing.T) {
 		t.Run(map[bool]string{true: "included", false: "not included"}[include], func(t *testing.T) {
 			cfg := fusedOnlyConfig()
 			cfg.Fused.ServerConfig.IncludeMetadata = include
+			// The "metadata" tenant source turns metadata on by itself.
+			cfg.Tenant.Sources = []TenantSource{TenantSourceAuth}
 			recorder := &tenantRecorder{}
 			url := startReceiver(t, cfg, nopSettings(), pipelines{traces: recorder.consumer(t)})
 
@@ -594,6 +659,7 @@ func FuzzFusedHandler(f *testing.F) {
 	cfg.Fused.Limits = LimitsConfig{
 		MaxFrameBytes: 1 << 20, MaxBodyBytes: 4 << 20, MaxItems: 1000,
 		MaxDictEntries: 1000, MaxStringBytes: 1 << 16, MaxDepth: 8, MaxMapEntries: 64,
+		MaxDecodedBytes: 8 << 20, MaxExpansion: 16, MaxAttributes: 10000, MaxNestedValues: 10000,
 	}
 	r, err := newOtlpgoReceiver(cfg, nopSettings())
 	require.NoError(f, err)
@@ -608,7 +674,7 @@ func FuzzFusedHandler(f *testing.F) {
 		rec := httptest.NewRecorder()
 		r.handleFused(rec, req)
 		if rec.Code != http.StatusOK {
-			assert.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+			assert.Contains(t, []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge}, rec.Code, rec.Body.String())
 			assert.Empty(t, traces.AllTraces())
 			assert.Empty(t, logs.AllLogs())
 			assert.Empty(t, metrics.AllMetrics())

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -157,11 +158,21 @@ func decodeMessage(t *testing.T, res httpResult) string {
 }
 
 // The assert*Equal helpers compare the protobuf encoding, so any lost or
-// changed field shows up.
+// changed field shows up. The receiver writes the tenant it decided into
+// every resource: what was sent without a tenant arrives under the default.
+func stampDefaultTenant(res pcommon.Resource) {
+	res.Attributes().PutStr("tenant.id", "default")
+}
+
 func assertTracesEqual(t *testing.T, want ptrace.Traces, got []ptrace.Traces) {
 	t.Helper()
 	require.Len(t, got, 1)
-	wantPB, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(want)
+	stamped := ptrace.NewTraces()
+	want.CopyTo(stamped)
+	for _, r := range stamped.ResourceSpans().All() {
+		stampDefaultTenant(r.Resource())
+	}
+	wantPB, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(stamped)
 	require.NoError(t, err)
 	gotPB, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(got[0])
 	require.NoError(t, err)
@@ -171,7 +182,12 @@ func assertTracesEqual(t *testing.T, want ptrace.Traces, got []ptrace.Traces) {
 func assertLogsEqual(t *testing.T, want plog.Logs, got []plog.Logs) {
 	t.Helper()
 	require.Len(t, got, 1)
-	wantPB, err := (&plog.ProtoMarshaler{}).MarshalLogs(want)
+	stamped := plog.NewLogs()
+	want.CopyTo(stamped)
+	for _, r := range stamped.ResourceLogs().All() {
+		stampDefaultTenant(r.Resource())
+	}
+	wantPB, err := (&plog.ProtoMarshaler{}).MarshalLogs(stamped)
 	require.NoError(t, err)
 	gotPB, err := (&plog.ProtoMarshaler{}).MarshalLogs(got[0])
 	require.NoError(t, err)
@@ -181,7 +197,12 @@ func assertLogsEqual(t *testing.T, want plog.Logs, got []plog.Logs) {
 func assertMetricsEqual(t *testing.T, want pmetric.Metrics, got []pmetric.Metrics) {
 	t.Helper()
 	require.Len(t, got, 1)
-	wantPB, err := (&pmetric.ProtoMarshaler{}).MarshalMetrics(want)
+	stamped := pmetric.NewMetrics()
+	want.CopyTo(stamped)
+	for _, r := range stamped.ResourceMetrics().All() {
+		stampDefaultTenant(r.Resource())
+	}
+	wantPB, err := (&pmetric.ProtoMarshaler{}).MarshalMetrics(stamped)
 	require.NoError(t, err)
 	gotPB, err := (&pmetric.ProtoMarshaler{}).MarshalMetrics(got[0])
 	require.NoError(t, err)

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
@@ -30,6 +31,13 @@ type otlpgoReceiver struct {
 	limits    otlpgo.Limits
 	obsrep    *receiverhelper.ObsReport
 	telemetry *metadata.TelemetryBuilder
+	tenants   *tenantStamper
+
+	// fusedServer is the fused endpoint's server config, with
+	// include_metadata on when the tenant comes from a header.
+	fusedServer confighttp.ServerConfig
+	// inflight bounds the memory of the fused requests being served.
+	inflight *inflightBudget
 
 	// Consumers are registered while pipelines are built, before Start, and
 	// only read afterwards. A nil consumer means no pipeline of that signal
@@ -70,15 +78,36 @@ func newOtlpgoReceiver(cfg *Config, set receiver.Settings) (*otlpgoReceiver, err
 	coreSettings := set
 	coreSettings.ID = component.NewIDWithName(otlpreceiver.NewFactory().Type(), set.ID.String())
 
+	// The "metadata" tenant source reads a request header, which servers
+	// pass on only with include_metadata; copies keep cfg as the user wrote it.
+	fusedServer := cfg.Fused.ServerConfig
+	grpcCfg, httpCfg := cfg.Protocols.GRPC, cfg.Protocols.HTTP
+	if cfg.Tenant.uses(TenantSourceMetadata) {
+		fusedServer.IncludeMetadata = true
+		if grpcCfg.HasValue() {
+			g := *grpcCfg.Get()
+			g.IncludeMetadata = true
+			grpcCfg = configoptional.Some(g)
+		}
+		if httpCfg.HasValue() {
+			h := *httpCfg.Get()
+			h.ServerConfig.IncludeMetadata = true
+			httpCfg = configoptional.Some(h)
+		}
+	}
+
 	return &otlpgoReceiver{
-		cfg:       cfg,
-		settings:  set,
-		limits:    cfg.Fused.Limits.decoderLimits(),
-		obsrep:    obsrep,
-		telemetry: telemetry,
+		cfg:         cfg,
+		settings:    set,
+		limits:      cfg.Fused.Limits.decoderLimits(),
+		inflight:    newInflightBudget(cfg.Fused.MaxInflightBytes, telemetry.OtlpgoReceiverInflightBytes),
+		obsrep:      obsrep,
+		telemetry:   telemetry,
+		tenants:     newTenantStamper(cfg.Tenant, telemetry),
+		fusedServer: fusedServer,
 		coreCfg: &otlpreceiver.Config{Protocols: otlpreceiver.Protocols{
-			GRPC: cfg.Protocols.GRPC,
-			HTTP: cfg.Protocols.HTTP,
+			GRPC: grpcCfg,
+			HTTP: httpCfg,
 		}},
 		coreSettings: coreSettings,
 	}, nil
@@ -95,7 +124,11 @@ func (r *otlpgoReceiver) registerTraces(ctx context.Context, next consumer.Trace
 	if !r.coreEnabled() {
 		return nil
 	}
-	core, err := otlpreceiver.NewFactory().CreateTraces(ctx, r.coreSettings, r.coreCfg, next)
+	stamped, err := r.tenants.traces(next)
+	if err != nil {
+		return err
+	}
+	core, err := otlpreceiver.NewFactory().CreateTraces(ctx, r.coreSettings, r.coreCfg, stamped)
 	if err != nil {
 		return err
 	}
@@ -108,7 +141,11 @@ func (r *otlpgoReceiver) registerMetrics(ctx context.Context, next consumer.Metr
 	if !r.coreEnabled() {
 		return nil
 	}
-	core, err := otlpreceiver.NewFactory().CreateMetrics(ctx, r.coreSettings, r.coreCfg, next)
+	stamped, err := r.tenants.metrics(next)
+	if err != nil {
+		return err
+	}
+	core, err := otlpreceiver.NewFactory().CreateMetrics(ctx, r.coreSettings, r.coreCfg, stamped)
 	if err != nil {
 		return err
 	}
@@ -121,7 +158,11 @@ func (r *otlpgoReceiver) registerLogs(ctx context.Context, next consumer.Logs) e
 	if !r.coreEnabled() {
 		return nil
 	}
-	core, err := otlpreceiver.NewFactory().CreateLogs(ctx, r.coreSettings, r.coreCfg, next)
+	stamped, err := r.tenants.logs(next)
+	if err != nil {
+		return err
+	}
+	core, err := otlpreceiver.NewFactory().CreateLogs(ctx, r.coreSettings, r.coreCfg, stamped)
 	if err != nil {
 		return err
 	}
@@ -143,7 +184,7 @@ func (r *otlpgoReceiver) Start(ctx context.Context, host component.Host) error {
 }
 
 func (r *otlpgoReceiver) startFused(ctx context.Context, host component.Host) error {
-	serverCfg := &r.cfg.Fused.ServerConfig
+	serverCfg := &r.fusedServer
 	mux := http.NewServeMux()
 	// Registered for every method so that anything but POST is answered 405
 	// by our handler rather than by the mux.

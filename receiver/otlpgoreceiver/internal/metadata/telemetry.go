@@ -21,8 +21,22 @@ type TelemetryBuilder struct {
 	OtlpgoReceiverFrames metric.Int64Counter
 	// OtlpgoReceiverFrameSize records the encoded size of each received frame.
 	OtlpgoReceiverFrameSize metric.Int64Histogram
-	// OtlpgoReceiverDecodeErrors counts frames refused as malformed, by reason.
+	// OtlpgoReceiverDecodeErrors counts frames refused as malformed or over
+	// a limit, by reason and, for a limit, by its key ("limit").
 	OtlpgoReceiverDecodeErrors metric.Int64Counter
+	// OtlpgoReceiverInflightRefused counts requests answered 503 because
+	// fused::max_inflight_bytes had no room left for them.
+	OtlpgoReceiverInflightRefused metric.Int64Counter
+	// OtlpgoReceiverInflightBytes is the memory reserved by the fused
+	// requests being served.
+	OtlpgoReceiverInflightBytes metric.Int64UpDownCounter
+	// OtlpgoReceiverTenantOverrides counts what the receiver changed in
+	// senders' resources: a tenant overwritten ("conflict") or a server-only
+	// attribute removed ("server_only_attribute").
+	OtlpgoReceiverTenantOverrides metric.Int64Counter
+	// OtlpgoReceiverTenantRefused counts requests refused for their tenant,
+	// by reason: "no_tenant", "conflict", "invalid".
+	OtlpgoReceiverTenantRefused metric.Int64Counter
 }
 
 // NewTelemetryBuilder creates the receiver's instruments on the settings'
@@ -47,6 +61,30 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 		"otelcol_otlpgo_receiver_decode_errors",
 		metric.WithDescription("Number of fused frames rejected because they did not decode, by reason. [Alpha]"),
 		metric.WithUnit("{frame}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OtlpgoReceiverInflightRefused, err = meter.Int64Counter(
+		"otelcol_otlpgo_receiver_inflight_refused",
+		metric.WithDescription("Number of fused requests refused with 503 because the in-flight decode memory budget was full. [Alpha]"),
+		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OtlpgoReceiverInflightBytes, err = meter.Int64UpDownCounter(
+		"otelcol_otlpgo_receiver_inflight_bytes",
+		metric.WithDescription("Bytes of decode memory reserved by the fused requests being served. [Alpha]"),
+		metric.WithUnit("By"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OtlpgoReceiverTenantOverrides, err = meter.Int64Counter(
+		"otelcol_otlpgo_receiver_tenant_overrides",
+		metric.WithDescription("Number of resources whose sender-written tenant or server-only attribute the receiver replaced or removed, by reason. [Alpha]"),
+		metric.WithUnit("{resource}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OtlpgoReceiverTenantRefused, err = meter.Int64Counter(
+		"otelcol_otlpgo_receiver_tenant_refused",
+		metric.WithDescription("Number of requests refused because of their tenant, by reason. [Alpha]"),
+		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs
