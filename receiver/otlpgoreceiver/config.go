@@ -143,7 +143,7 @@ func createDefaultConfig() component.Config {
 // Validate checks the fused settings; confighttp and configgrpc validate
 // their own sections.
 func (cfg *Config) Validate() error {
-	var errs error
+	errs := cfg.Tenant.validate()
 	if cfg.Fused.RetryAfter <= 0 {
 		errs = errors.Join(errs, errors.New("'fused::retry_after' must be > 0"))
 	}

@@ -81,6 +81,19 @@ func TestLoadConfig(t *testing.T) {
 				return cfg
 			},
 		},
+		{
+			id: component.NewIDWithName(metadata.Type, "tenant"),
+			expected: func() *Config {
+				cfg := createDefaultConfig().(*Config)
+				cfg.Tenant.Sources = []TenantSource{TenantSourceResource, TenantSourceMetadata}
+				cfg.Tenant.MetadataKey = "X-Scope-OrgID"
+				cfg.Tenant.ResourceAttribute = "org.id"
+				cfg.Tenant.DefaultTenant = ""
+				cfg.Tenant.OnConflict = ConflictRefuse
+				cfg.Tenant.ServerOnlyAttributes = []string{"otelfusion.retention", "otelfusion.quota"}
+				return cfg
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {
@@ -122,6 +135,11 @@ func TestLoadConfigInvalid(t *testing.T) {
 		{
 			name:    "max_inflight_bytes_below_max_decoded_bytes",
 			wantErr: "'fused::max_inflight_bytes' must be >= 'fused::limits::max_decoded_bytes'",
+		},
+		{
+			name: "invalid_tenant",
+			wantErr: `'tenant::sources' has "header", want "auth", "metadata" or "resource"` + "\n" +
+				`'tenant::on_conflict' must be "overwrite" or "refuse", got "ignore"`,
 		},
 		{
 			name:    "max_body_bytes_over_max_decoded_bytes",

@@ -88,8 +88,9 @@ func defaultTenantConfig() TenantConfig {
 	}
 }
 
-// Validate checks the tenant section; errors name the YAML key.
-func (tc *TenantConfig) Validate() error {
+// validate checks the tenant section for Config.Validate; errors name the
+// YAML key from the receiver down, so the section is not a Validator itself.
+func (tc *TenantConfig) validate() error {
 	var errs []error
 	if len(tc.Sources) == 0 {
 		errs = append(errs, errors.New("'tenant::sources' must name at least one of \"auth\", \"metadata\", \"resource\""))

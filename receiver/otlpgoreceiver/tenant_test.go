@@ -244,7 +244,7 @@ func TestTenantConfigValidate(t *testing.T) {
 		OnConflict:           "ignore",
 		ServerOnlyAttributes: []string{""},
 	}
-	err := cfg.Tenant.Validate()
+	err := cfg.Tenant.validate()
 	require.Error(t, err)
 	for _, want := range []string{
 		`'tenant::sources' has "header"`,
@@ -256,5 +256,5 @@ func TestTenantConfigValidate(t *testing.T) {
 		assert.Contains(t, err.Error(), want)
 	}
 	defaults := defaultTenantConfig()
-	assert.NoError(t, defaults.Validate())
+	assert.NoError(t, defaults.validate())
 }
