@@ -78,6 +78,12 @@ func (c *cursor) uvarint() uint64 {
 		c.fail("bad uvarint")
 		return 0
 	}
+	// Only the shortest form is valid: an entry decodes to exactly one
+	// encoding, so a replica can never hold other bytes for the same batch.
+	if n > 1 && c.buf[c.off+n-1] == 0 {
+		c.fail("uvarint at %d is not in its shortest form", c.off)
+		return 0
+	}
 	c.off += n
 	return v
 }

@@ -28,6 +28,7 @@ func TestEntryCorrupt(t *testing.T) {
 		"huge count":    {entryVersion, 0xff, 0xff, 0xff, 0x7f},
 		"unknown op":    {entryVersion, 1, 1, 7, 1, 'k'},
 		"length beyond": {entryVersion, 1, 1, byte(storage.Set), 1, 'k', 100, 'v'},
+		"long varint":   {entryVersion, 0x81, 0x00, 1, byte(storage.Delete), 1, 'k'},
 	}
 	for name, data := range tests {
 		t.Run(name, func(t *testing.T) {
