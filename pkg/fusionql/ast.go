@@ -26,9 +26,11 @@ type Query struct {
 	Joins     []*Join
 	Where     Expr // nil when absent
 	GroupBy   []Expr
+	HavingPos Position
 	Having    Expr // nil when absent
 	OrderBy   []*OrderItem
-	Limit     *Limit // nil when absent
+	Limit     *Limit  // nil when absent
+	Offset    *Offset // nil when absent
 
 	// validated is set by Validate once every reference is resolved.
 	validated bool
@@ -106,6 +108,14 @@ type Limit struct {
 }
 
 func (l *Limit) Pos() Position { return l.LimitPos }
+
+// Offset is the OFFSET clause: how many rows of the ordered answer to skip.
+type Offset struct {
+	OffsetPos Position
+	Count     int64
+}
+
+func (o *Offset) Pos() Position { return o.OffsetPos }
 
 // ColumnRef is a column, optionally qualified by a table, alias or signal
 // prefix: operation, t.operation, traces.operation, span.operation.
@@ -284,6 +294,27 @@ type CallExpr struct {
 
 func (c *CallExpr) Pos() Position { return c.NamePos }
 
+// CaseExpr is CASE [Operand] WHEN ... THEN ... [ELSE Else] END. Without an
+// Operand (the searched form) each When is a condition; with one (the simple
+// form) each When is a value compared with the Operand.
+type CaseExpr struct {
+	CasePos Position
+	Operand Expr // nil in the searched form
+	Whens   []*WhenClause
+	Else    Expr // nil when absent: the result is then NULL
+}
+
+func (c *CaseExpr) Pos() Position { return c.CasePos }
+
+// WhenClause is one WHEN When THEN Then arm of a CASE.
+type WhenClause struct {
+	WhenPos Position
+	When    Expr
+	Then    Expr
+}
+
+func (w *WhenClause) Pos() Position { return w.WhenPos }
+
 func (*ColumnRef) exprNode()   {}
 func (*StarExpr) exprNode()    {}
 func (*StringLit) exprNode()   {}
@@ -298,6 +329,7 @@ func (*InExpr) exprNode()      {}
 func (*LikeExpr) exprNode()    {}
 func (*IsNullExpr) exprNode()  {}
 func (*CallExpr) exprNode()    {}
+func (*CaseExpr) exprNode()    {}
 
 // Inspect calls visit for e and, while visit returns true, for each of its
 // sub-expressions in the order they appear in the text.
@@ -328,6 +360,18 @@ func children(e Expr) []Expr {
 		return []Expr{n.X}
 	case *CallExpr:
 		return n.Args
+	case *CaseExpr:
+		var list []Expr
+		if n.Operand != nil {
+			list = append(list, n.Operand)
+		}
+		for _, w := range n.Whens {
+			list = append(list, w.When, w.Then)
+		}
+		if n.Else != nil {
+			list = append(list, n.Else)
+		}
+		return list
 	}
 	return nil
 }

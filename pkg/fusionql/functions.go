@@ -28,6 +28,9 @@ var functions = map[string]*function{
 	"UPPER":    {minArgs: 1, maxArgs: 1, check: stringSame, duckdb: "UPPER"},
 	"COALESCE": {minArgs: 2, maxArgs: -1, check: coalesceType, duckdb: "COALESCE"},
 	"QUANTILE": {aggregate: true, minArgs: 2, maxArgs: 2, check: quantileType, duckdb: "quantile_cont"},
+	// TIME_BUCKET has no DuckDB function: it is integer arithmetic on
+	// nanoseconds (see sqlWriter.call).
+	"TIME_BUCKET": {minArgs: 2, maxArgs: 2, check: timeBucketType},
 }
 
 func functionNames() string {
@@ -110,4 +113,29 @@ func quantileFraction(e Expr) (float64, bool) {
 		return 0, false
 	}
 	return f, f >= 0 && f <= 1
+}
+
+// timeBucketType wants TIME_BUCKET(INTERVAL '1m', t) with a constant width
+// greater than zero and t a timestamp or duration; the bucket has t's type.
+// The width must be constant so that the translation can write it inline:
+// the same bucket then reads the same in SELECT, GROUP BY and ORDER BY, and
+// DuckDB matches them.
+func timeBucketType(call *CallExpr, args []ColumnType) (ColumnType, string) {
+	if _, ok := bucketWidth(call.Args[0]); !ok {
+		return 0, "TIME_BUCKET needs a constant INTERVAL greater than 0 as its first argument, such as INTERVAL '1m'"
+	}
+	switch args[1] {
+	case TypeTimestamp, TypeDuration, TypeUnknown:
+		return args[1], ""
+	}
+	return 0, "TIME_BUCKET needs a timestamp or duration as its second argument, got " + args[1].String()
+}
+
+// bucketWidth is the width of a TIME_BUCKET in nanoseconds.
+func bucketWidth(e Expr) (int64, bool) {
+	interval, ok := e.(*IntervalLit)
+	if !ok || interval.Value <= 0 {
+		return 0, false
+	}
+	return int64(interval.Value), true
 }

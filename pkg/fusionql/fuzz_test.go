@@ -27,6 +27,13 @@ func fuzzSeeds() []string {
 		"SELECT * FROM traces WHERE duration_ns > INTERVAL '5y'",
 		"SELECT service_name FROM traces t JOIN logs l ON l.trace_id = t.trace_id",
 		"SELECT - - -1, NOT NOT (1 = 1) FROM metrics",
+		"SELECT CASE WHEN 1 = 1 THEN 'x' FROM traces",
+		"SELECT CASE level WHEN 1 THEN CASE END END FROM logs",
+		"SELECT * FROM traces OFFSET 1 LIMIT 1",
+		"SELECT TIME_BUCKET(INTERVAL '0s', start_time) FROM traces",
+		"SELECT body FROM logs HAVING level = 'x'",
+		"SELECT t.operation, COUNT(*) FROM traces t JOIN logs l ON l.trace_id = t.trace_id "+
+			"AND TIME_BUCKET(INTERVAL '1m', l.timestamp) = TIME_BUCKET(INTERVAL '1m', t.start_time) GROUP BY t.operation",
 	)
 }
 

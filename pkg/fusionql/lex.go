@@ -51,6 +51,7 @@ const (
 	tokAsc
 	tokDesc
 	tokLimit
+	tokOffset
 	tokAnd
 	tokOr
 	tokNot
@@ -60,6 +61,11 @@ const (
 	tokIs
 	tokNull
 	tokInterval
+	tokCase
+	tokWhen
+	tokThen
+	tokElse
+	tokEnd
 	keywordsEnd
 )
 
@@ -68,9 +74,10 @@ var keywords = map[string]tokenKind{
 	"SELECT": tokSelect, "DISTINCT": tokDistinct, "FROM": tokFrom, "AS": tokAs,
 	"JOIN": tokJoin, "INNER": tokInner, "LEFT": tokLeft, "OUTER": tokOuter, "ON": tokOn,
 	"WHERE": tokWhere, "GROUP": tokGroup, "BY": tokBy, "HAVING": tokHaving,
-	"ORDER": tokOrder, "ASC": tokAsc, "DESC": tokDesc, "LIMIT": tokLimit,
+	"ORDER": tokOrder, "ASC": tokAsc, "DESC": tokDesc, "LIMIT": tokLimit, "OFFSET": tokOffset,
 	"AND": tokAnd, "OR": tokOr, "NOT": tokNot, "BETWEEN": tokBetween, "IN": tokIn,
 	"LIKE": tokLike, "IS": tokIs, "NULL": tokNull, "INTERVAL": tokInterval,
+	"CASE": tokCase, "WHEN": tokWhen, "THEN": tokThen, "ELSE": tokElse, "END": tokEnd,
 }
 
 var punctuation = map[tokenKind]string{

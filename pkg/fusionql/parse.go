@@ -34,7 +34,7 @@ var otherStatements = map[string]bool{
 // unsupportedClauses are SQL words that may follow a query but that FusionQL
 // does not have.
 var unsupportedClauses = map[string]bool{
-	"UNION": true, "INTERSECT": true, "EXCEPT": true, "OFFSET": true, "WINDOW": true,
+	"UNION": true, "INTERSECT": true, "EXCEPT": true, "WINDOW": true,
 	"QUALIFY": true, "FETCH": true, "RIGHT": true, "FULL": true, "CROSS": true, "NATURAL": true,
 	"USING": true, "INTO": true,
 }
@@ -175,6 +175,7 @@ func (p *parser) parseQuery() *Query {
 		q.GroupBy = p.parseExprList()
 	}
 	if p.tok.kind == tokHaving {
+		q.HavingPos = p.tok.pos
 		p.next()
 		q.Having = p.parseExpr(precOr)
 	}
@@ -199,15 +200,15 @@ func (p *parser) parseQuery() *Query {
 	if p.tok.kind == tokLimit {
 		q.Limit = &Limit{LimitPos: p.tok.pos}
 		p.next()
-		if p.tok.kind != tokNumber || strings.ContainsAny(p.tok.text, ".eE") {
-			p.failf(p.tok.pos, "LIMIT needs a non-negative whole number, got %s", p.tok.describe())
-		}
-		n, err := strconv.ParseInt(p.tok.text, 10, 64)
-		if err != nil {
-			p.failf(p.tok.pos, "LIMIT %s is out of range", p.tok.text)
-		}
-		q.Limit.Count = n
+		q.Limit.Count = p.parseCount("LIMIT")
+	}
+	if p.tok.kind == tokOffset {
+		q.Offset = &Offset{OffsetPos: p.tok.pos}
 		p.next()
+		q.Offset.Count = p.parseCount("OFFSET")
+		if p.tok.kind == tokLimit {
+			p.failf(p.tok.pos, "LIMIT must come before OFFSET")
+		}
 	}
 	if p.tok.kind == tokSemicolon {
 		p.next()
@@ -222,6 +223,19 @@ func (p *parser) parseQuery() *Query {
 		p.failf(p.tok.pos, "unexpected %s after the end of the query", p.tok.describe())
 	}
 	return q
+}
+
+// parseCount reads the whole number after LIMIT or OFFSET.
+func (p *parser) parseCount(clause string) int64 {
+	if p.tok.kind != tokNumber || strings.ContainsAny(p.tok.text, ".eE") {
+		p.failf(p.tok.pos, "%s needs a non-negative whole number, got %s", clause, p.tok.describe())
+	}
+	n, err := strconv.ParseInt(p.tok.text, 10, 64)
+	if err != nil {
+		p.failf(p.tok.pos, "%s %s is out of range", clause, p.tok.text)
+	}
+	p.next()
+	return n
 }
 
 func (p *parser) parseSelectItem() *SelectItem {
@@ -509,6 +523,8 @@ func (p *parser) parsePrimary() Expr {
 			return ref
 		}
 		p.unexpected(`a column name after "."`)
+	case tokCase:
+		return p.parseCase()
 	case tokStar:
 		p.failf(tok.pos, "* is only allowed as a select item or in COUNT(*)")
 	}
@@ -534,4 +550,30 @@ func (p *parser) parseCall() Expr {
 	}
 	p.expect(tokRParen, `"," or ")"`)
 	return call
+}
+
+// parseCase parses CASE [operand] WHEN x THEN y {WHEN x THEN y} [ELSE z] END.
+func (p *parser) parseCase() Expr {
+	c := &CaseExpr{CasePos: p.tok.pos}
+	p.next() // CASE
+	if p.tok.kind != tokWhen {
+		c.Operand = p.parseExpr(precOr)
+		if p.tok.kind != tokWhen {
+			p.unexpected("WHEN")
+		}
+	}
+	for p.tok.kind == tokWhen {
+		w := &WhenClause{WhenPos: p.tok.pos}
+		p.next()
+		w.When = p.parseExpr(precOr)
+		p.expect(tokThen, "THEN")
+		w.Then = p.parseExpr(precOr)
+		c.Whens = append(c.Whens, w)
+	}
+	if p.tok.kind == tokElse {
+		p.next()
+		c.Else = p.parseExpr(precOr)
+	}
+	p.expect(tokEnd, "WHEN, ELSE or END")
+	return c
 }

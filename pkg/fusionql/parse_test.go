@@ -34,6 +34,19 @@ var roundTripCorpus = []string{
 	"SELECT a.operation, b.operation FROM traces a JOIN traces b ON b.parent_span_id = a.span_id AND b.start_time BETWEEN a.start_time AND a.end_time",
 	`SELECT "union".operation FROM traces AS "union" JOIN logs AS "cross" ON "cross".trace_id = "union".trace_id AND "cross".timestamp > "union".start_time`,
 	"SeLeCt Operation FrOm Traces WhErE Service_Name = 'checkout' AnD (Duration_Ns > 5 oR Span_Kind = 'server');",
+	// CASE, HAVING, OFFSET and TIME_BUCKET.
+	"SELECT CASE WHEN duration_ns > INTERVAL '1s' THEN 'slow' WHEN duration_ns > INTERVAL '100ms' THEN 'ok' ELSE 'fast' END AS speed, COUNT(*) AS n " +
+		"FROM traces GROUP BY CASE WHEN duration_ns > INTERVAL '1s' THEN 'slow' WHEN duration_ns > INTERVAL '100ms' THEN 'ok' ELSE 'fast' END ORDER BY n DESC",
+	"SELECT CASE level WHEN 'ERROR' THEN 2 WHEN 'WARN' THEN 1 END FROM logs WHERE CASE WHEN severity_number > 16 THEN body ELSE '' END LIKE '%x%'",
+	"SELECT body FROM logs ORDER BY CASE WHEN level = 'ERROR' THEN CASE WHEN severity_number > 17 THEN 0 ELSE 1 END ELSE 2 END, timestamp DESC LIMIT 10 OFFSET 20",
+	"select case when value > 0 then value end, - case when value < 0 then value else 0.0 end from metrics where case type when 'sum' then sum else value end is null",
+	"SELECT TIME_BUCKET(INTERVAL '1m', span.start_time) AS minute, COUNT(*) FROM traces GROUP BY minute ORDER BY minute",
+	"SELECT TIME_BUCKET(INTERVAL '5m', timestamp), AVG(value) FROM metrics GROUP BY TIME_BUCKET(INTERVAL '5m', timestamp) HAVING AVG(value) > 0.5 AND COUNT(*) >= 3",
+	"SELECT time_bucket(interval '100ms', duration_ns + INTERVAL '1ms') AS d, COUNT(*) FROM traces GROUP BY d HAVING d > INTERVAL '1s'",
+	"SELECT start_time - start_time % INTERVAL '1m' AS m, COUNT(*) FROM traces GROUP BY start_time - start_time % INTERVAL '1m'",
+	"SELECT COUNT(*) FROM logs HAVING COUNT(*) > 100",
+	"SELECT name FROM metrics OFFSET 5",
+	`SELECT operation AS "end", status_code AS "case" FROM traces LIMIT 0 OFFSET 0`,
 }
 
 func TestParseRoundTrip(t *testing.T) {
@@ -55,6 +68,10 @@ func TestParseCanonicalText(t *testing.T) {
 		{"SELECT duration_ns FROM traces WHERE duration_ns > INTERVAL '60000ms' + INTERVAL '1h 30m' + INTERVAL '7 ns'",
 			"SELECT duration_ns FROM traces WHERE duration_ns > INTERVAL '1m' + INTERVAL '90m' + INTERVAL '7ns'"},
 		{`SELECT "select" FROM traces AS "order"`, `SELECT "select" FROM traces AS "order"`},
+		{"select case   when level='x' then 1 else 2 end c from logs offset 3",
+			"SELECT CASE WHEN level = 'x' THEN 1 ELSE 2 END AS c FROM logs OFFSET 3"},
+		{"select time_bucket(interval '60s', timestamp) from logs having count(*)>1 limit 5 offset 10;",
+			"SELECT TIME_BUCKET(INTERVAL '1m', timestamp) FROM logs HAVING COUNT(*) > 1 LIMIT 5 OFFSET 10"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -96,6 +113,18 @@ func TestParsePositions(t *testing.T) {
 	require.Equal(t, Position{Offset: 53, Line: 3, Col: 21}, where.OpPos)
 }
 
+func TestParsePositionsOfCaseHavingOffset(t *testing.T) {
+	q, err := Parse("SELECT CASE level\n  WHEN 'x' THEN 1 END\nFROM logs GROUP BY level\nHAVING COUNT(*) > 1\nLIMIT 5 OFFSET 2")
+	require.NoError(t, err)
+	c := q.Items[0].Expr.(*CaseExpr)
+	require.Equal(t, Position{Offset: 7, Line: 1, Col: 8}, c.Pos())
+	require.Equal(t, Position{Offset: 20, Line: 2, Col: 3}, c.Whens[0].Pos())
+	require.Equal(t, "WHEN 'x' THEN 1", c.Whens[0].String())
+	require.Equal(t, Position{Offset: 65, Line: 4, Col: 1}, q.HavingPos)
+	require.Equal(t, Position{Offset: 93, Line: 5, Col: 9}, q.Offset.Pos())
+	require.Equal(t, int64(2), q.Offset.Count)
+}
+
 // TestParseRefused lists inputs FusionQL must refuse, with the exact error.
 func TestParseRefused(t *testing.T) {
 	tests := []struct {
@@ -131,7 +160,7 @@ func TestParseRefused(t *testing.T) {
 		{"prefix ambiguous", "SELECT span.operation FROM traces a JOIN traces b ON a.span_id = b.parent_span_id AND b.start_time > a.start_time", "fusionql: 1:8: \"span\" is ambiguous: table traces appears more than once, use its alias"},
 		{"joined later", "SELECT * FROM traces t JOIN logs l ON l.timestamp = m.timestamp JOIN metrics m ON m.timestamp = t.start_time", "fusionql: 1:53: \"m\" is joined later and cannot be used in this ON clause"},
 		{"alias twice", "SELECT * FROM traces t JOIN logs t ON t.trace_id = t.trace_id", "fusionql: 1:34: table name or alias \"t\" is used twice"},
-		{"unknown function", "SELECT SLEEP(10) FROM traces", "fusionql: 1:8: unknown function SLEEP (allowed: ABS, AVG, COALESCE, COUNT, LOWER, MAX, MIN, QUANTILE, SUM, UPPER)"},
+		{"unknown function", "SELECT SLEEP(10) FROM traces", "fusionql: 1:8: unknown function SLEEP (allowed: ABS, AVG, COALESCE, COUNT, LOWER, MAX, MIN, QUANTILE, SUM, TIME_BUCKET, UPPER)"},
 		{"count star only", "SELECT SUM(*) FROM metrics", "fusionql: 1:8: only COUNT accepts *"},
 		{"aggregate in where", "SELECT * FROM metrics WHERE SUM(value) > 1", "fusionql: 1:29: aggregate SUM is not allowed in WHERE"},
 		{"nested aggregate", "SELECT SUM(COUNT(*)) FROM metrics", "fusionql: 1:12: aggregate COUNT cannot be nested in another aggregate"},
@@ -163,6 +192,31 @@ func TestParseRefused(t *testing.T) {
 		{"missing on", "SELECT * FROM traces JOIN logs", "fusionql: 1:31: unexpected end of query, expected ON after the joined table"},
 		{"negative limit", "SELECT * FROM traces LIMIT -1", "fusionql: 1:28: LIMIT needs a non-negative whole number, got \"-\""},
 		{"empty in", "SELECT * FROM logs WHERE level IN ()", "fusionql: 1:36: IN needs at least one value"},
+		{"case without when", "SELECT CASE END FROM traces", "fusionql: 1:13: unexpected keyword END, expected an expression"},
+		{"case operand without when", "SELECT CASE level THEN 1 END FROM logs", "fusionql: 1:19: unexpected keyword THEN, expected WHEN"},
+		{"case without then", "SELECT CASE WHEN 1 = 1 'x' END FROM traces", "fusionql: 1:24: unexpected string 'x', expected THEN"},
+		{"case without end", "SELECT CASE WHEN 1 = 1 THEN 'x' FROM traces", "fusionql: 1:33: unexpected keyword FROM, expected WHEN, ELSE or END"},
+		{"case when not a condition", "SELECT CASE WHEN severity_number THEN 1 END FROM logs", "fusionql: 1:18: WHEN needs a condition, got a value of type int"},
+		{"case results mix", "SELECT CASE WHEN severity_number > 1 THEN 'x' ELSE 1 END FROM logs", "fusionql: 1:52: CASE results mix string and int"},
+		{"case results mix with map", "SELECT CASE WHEN severity_number > 1 THEN attributes ELSE body END FROM logs", "fusionql: 1:59: CASE results mix map and string"},
+		{"simple case compares", "SELECT CASE level WHEN 'x' THEN 1 WHEN 1 THEN 2 END FROM logs", "fusionql: 1:40: cannot compare string with int in CASE"},
+		{"case as condition", "SELECT * FROM logs WHERE CASE WHEN level = 'x' THEN 1 END", "fusionql: 1:26: WHERE needs a condition, got a value of type int"},
+		{"aggregate in case in group by", "SELECT COUNT(*) FROM logs GROUP BY CASE WHEN COUNT(*) > 1 THEN 1 END", "fusionql: 1:46: aggregate COUNT is not allowed in GROUP BY"},
+		{"aggregate in case in where", "SELECT * FROM logs WHERE CASE WHEN COUNT(*) > 1 THEN 1 END = 1", "fusionql: 1:36: aggregate COUNT is not allowed in WHERE"},
+		{"case keyword as alias", "SELECT operation AS end FROM traces", "fusionql: 1:21: unexpected keyword END, expected an alias after AS"},
+		{"having without groups", "SELECT body FROM logs\nHAVING level = 'x'", "fusionql: 2:1: HAVING needs GROUP BY or an aggregate; to filter rows, use WHERE"},
+		{"having not a condition", "SELECT level FROM logs GROUP BY level HAVING COUNT(*)", "fusionql: 1:46: HAVING needs a condition, got a value of type int"},
+		{"offset negative", "SELECT * FROM traces LIMIT 1 OFFSET -1", "fusionql: 1:37: OFFSET needs a non-negative whole number, got \"-\""},
+		{"offset not whole", "SELECT * FROM traces OFFSET 1.5", "fusionql: 1:29: OFFSET needs a non-negative whole number, got number 1.5"},
+		{"offset overflow", "SELECT * FROM traces OFFSET 99999999999999999999", "fusionql: 1:29: OFFSET 99999999999999999999 is out of range"},
+		{"offset before limit", "SELECT * FROM traces OFFSET 1 LIMIT 1", "fusionql: 1:31: LIMIT must come before OFFSET"},
+		{"offset twice", "SELECT * FROM traces LIMIT 1 OFFSET 1 OFFSET 2", "fusionql: 1:39: unexpected keyword OFFSET after the end of the query"},
+		{"time_bucket width not constant", "SELECT TIME_BUCKET(duration_ns, start_time) FROM traces", "fusionql: 1:8: TIME_BUCKET needs a constant INTERVAL greater than 0 as its first argument, such as INTERVAL '1m'"},
+		{"time_bucket width zero", "SELECT TIME_BUCKET(INTERVAL '0s', start_time) FROM traces", "fusionql: 1:8: TIME_BUCKET needs a constant INTERVAL greater than 0 as its first argument, such as INTERVAL '1m'"},
+		{"time_bucket of a string", "SELECT TIME_BUCKET(INTERVAL '1m', operation) FROM traces", "fusionql: 1:8: TIME_BUCKET needs a timestamp or duration as its second argument, got string"},
+		{"time_bucket of an int", "SELECT TIME_BUCKET(INTERVAL '1m', severity_number) FROM logs", "fusionql: 1:8: TIME_BUCKET needs a timestamp or duration as its second argument, got int"},
+		{"time_bucket arity", "SELECT TIME_BUCKET(INTERVAL '1m') FROM traces", "fusionql: 1:8: TIME_BUCKET takes 2 arguments, got 1"},
+		{"time_bucket distinct", "SELECT TIME_BUCKET(DISTINCT INTERVAL '1m', start_time) FROM traces", "fusionql: 1:8: DISTINCT is only allowed in aggregates"},
 		{"too deep", "SELECT " + strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300) + " FROM traces", "fusionql: 1:208: expression is nested too deeply"},
 	}
 	for _, tt := range tests {

@@ -54,6 +54,10 @@ func (q *Query) String() string {
 		b.WriteString(" ")
 		b.WriteString(q.Limit.String())
 	}
+	if q.Offset != nil {
+		b.WriteString(" ")
+		b.WriteString(q.Offset.String())
+	}
 	return b.String()
 }
 
@@ -93,6 +97,14 @@ func (o *OrderItem) String() string {
 
 func (l *Limit) String() string { return "LIMIT " + strconv.FormatInt(l.Count, 10) }
 
+func (o *Offset) String() string { return "OFFSET " + strconv.FormatInt(o.Count, 10) }
+
+func (w *WhenClause) String() string {
+	var b strings.Builder
+	writeWhen(&b, w)
+	return b.String()
+}
+
 func (c *ColumnRef) String() string   { return exprString(c) }
 func (s *StarExpr) String() string    { return exprString(s) }
 func (s *StringLit) String() string   { return exprString(s) }
@@ -107,6 +119,7 @@ func (i *InExpr) String() string      { return exprString(i) }
 func (l *LikeExpr) String() string    { return exprString(l) }
 func (i *IsNullExpr) String() string  { return exprString(i) }
 func (c *CallExpr) String() string    { return exprString(c) }
+func (c *CaseExpr) String() string    { return exprString(c) }
 
 func exprString(e Expr) string {
 	var b strings.Builder
@@ -185,7 +198,30 @@ func writeExpr(b *strings.Builder, e Expr) {
 		}
 		writeList(b, n.Args)
 		b.WriteString(")")
+	case *CaseExpr:
+		b.WriteString("CASE ")
+		if n.Operand != nil {
+			writeExpr(b, n.Operand)
+			b.WriteString(" ")
+		}
+		for _, w := range n.Whens {
+			writeWhen(b, w)
+			b.WriteString(" ")
+		}
+		if n.Else != nil {
+			b.WriteString("ELSE ")
+			writeExpr(b, n.Else)
+			b.WriteString(" ")
+		}
+		b.WriteString("END")
 	}
+}
+
+func writeWhen(b *strings.Builder, w *WhenClause) {
+	b.WriteString("WHEN ")
+	writeExpr(b, w.When)
+	b.WriteString(" THEN ")
+	writeExpr(b, w.Then)
 }
 
 // startsWithMinus reports whether e prints with a leading "-": a unary minus,

@@ -10,9 +10,11 @@ import (
 // example l.timestamp BETWEEN t.start_time AND t.end_time, or
 // ABS(t.start_time - l.timestamp) < INTERVAL '200ms'). A table is time-bounded
 // when a top-level WHERE conjunct compares its time columns with constants
-// only. Related tables form groups; a query with more than one group where
-// some group has no bounded table is refused, or, with a default window, has
-// every table of each unbounded group limited to [Now-window, Now].
+// only. A time column inside a CASE counts as neither, since which arm is
+// taken depends on the data. Related tables form groups; a query with more
+// than one group where some group has no bounded table is refused, or, with a
+// default window, has every table of each unbounded group limited to
+// [Now-window, Now].
 
 // timeGroups is the result of the analysis.
 type timeGroups struct {
@@ -58,6 +60,14 @@ func analyseTime(q *Query) timeGroups {
 			for _, side := range sides {
 				columns := 0
 				Inspect(side, func(x Expr) bool {
+					if _, ok := x.(*CaseExpr); ok && mentionsColumn(x) {
+						// Which arm a CASE takes is data: a time column in
+						// it neither bounds nor relates, so count it as some
+						// other column.
+						columns++
+						otherColumns = true
+						return false
+					}
 					ref, ok := x.(*ColumnRef)
 					if !ok || ref.binding < 0 {
 						return true
@@ -139,6 +149,18 @@ func (g timeGroups) guardError(q *Query) *Error {
 	}
 	// Unreachable when unguarded() is true, but keep a usable error.
 	return errorf(q.SelectPos, "the joined tables have no time relation and WHERE does not bound time")
+}
+
+// mentionsColumn reports whether e reads a column of a table.
+func mentionsColumn(e Expr) bool {
+	found := false
+	Inspect(e, func(x Expr) bool {
+		if ref, ok := x.(*ColumnRef); ok && ref.binding >= 0 {
+			found = true
+		}
+		return !found
+	})
+	return found
 }
 
 // conjuncts splits e at top-level ANDs, looking through parentheses.

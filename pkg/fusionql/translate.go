@@ -2,6 +2,7 @@ package fusionql
 
 import (
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +39,9 @@ var ErrNotValidated = errors.New("fusionql: query is not validated, use Parse or
 // DuckDB translates to DuckDB SQL. The store keeps timestamps as BIGINT
 // nanoseconds, so INTERVAL literals become integer nanoseconds. Every value
 // the user wrote becomes a ? parameter; only numbers the package formats
-// itself (LIMIT, QUANTILE's fraction) are written inline.
+// itself (LIMIT, OFFSET, QUANTILE's fraction, TIME_BUCKET's width, and the
+// position of a select item a GROUP BY or ORDER BY key repeats) are written
+// inline.
 type DuckDB struct{}
 
 var _ Dialect = DuckDB{}
@@ -118,9 +121,18 @@ func (DuckDB) Translate(q *Query, opts TranslateOptions) (string, []any, error) 
 		w.str(" WHERE ")
 		w.condition(q.Where, whereExtras)
 	}
+	var items []selectedSQL
+	if len(q.GroupBy) > 0 || len(q.OrderBy) > 0 {
+		items = selectedItems(q, tables)
+	}
 	if len(q.GroupBy) > 0 {
 		w.str(" GROUP BY ")
-		w.list(q.GroupBy)
+		for i, e := range q.GroupBy {
+			if i > 0 {
+				w.str(", ")
+			}
+			w.key(e, items)
+		}
 	}
 	if q.Having != nil {
 		w.str(" HAVING ")
@@ -132,7 +144,7 @@ func (DuckDB) Translate(q *Query, opts TranslateOptions) (string, []any, error) 
 			if i > 0 {
 				w.str(", ")
 			}
-			w.expr(o.Expr)
+			w.key(o.Expr, items)
 			if o.Desc {
 				w.str(" DESC")
 			}
@@ -148,7 +160,54 @@ func (DuckDB) Translate(q *Query, opts TranslateOptions) (string, []any, error) 
 	if limit >= 0 {
 		w.str(" LIMIT " + strconv.FormatInt(limit, 10))
 	}
+	// The row cap counts the rows after the skipped ones, so it still bounds
+	// the answer.
+	if q.Offset != nil {
+		w.str(" OFFSET " + strconv.FormatInt(q.Offset.Count, 10))
+	}
 	return w.b.String(), w.args, nil
+}
+
+// selectedSQL is a select item as translated, to recognise it in GROUP BY
+// and ORDER BY.
+type selectedSQL struct {
+	text string
+	args []any
+}
+
+// selectedItems translates the select items up to the first star: after a
+// star, an item's position in the output is not its position in the list.
+func selectedItems(q *Query, tables []*TableRef) []selectedSQL {
+	var items []selectedSQL
+	for _, item := range q.Items {
+		if _, ok := item.Expr.(*StarExpr); ok {
+			break
+		}
+		w := &sqlWriter{tables: tables}
+		w.expr(item.Expr)
+		items = append(items, selectedSQL{text: w.b.String(), args: w.args})
+	}
+	return items
+}
+
+// key writes a GROUP BY or ORDER BY key. A key with parameters that repeats a
+// select item is written as the item's position: DuckDB sees two ? as two
+// different values, so the key would not match the item, and
+// SELECT x % ?, COUNT(*) ... GROUP BY x % ? fails to bind.
+func (w *sqlWriter) key(e Expr, items []selectedSQL) {
+	k := &sqlWriter{tables: w.tables}
+	k.expr(e)
+	if len(k.args) > 0 {
+		text := k.b.String()
+		for i, item := range items {
+			if item.text == text && slices.Equal(item.args, k.args) {
+				w.str(strconv.Itoa(i + 1))
+				return
+			}
+		}
+	}
+	w.str(k.b.String())
+	w.args = append(w.args, k.args...)
 }
 
 // sqlWriter accumulates SQL text and its parameters in step, so the
@@ -262,10 +321,33 @@ func (w *sqlWriter) expr(e Expr) {
 		}
 	case *CallExpr:
 		w.call(n)
+	case *CaseExpr:
+		w.str("CASE ")
+		if n.Operand != nil {
+			w.expr(n.Operand)
+			w.str(" ")
+		}
+		for _, when := range n.Whens {
+			w.str("WHEN ")
+			w.expr(when.When)
+			w.str(" THEN ")
+			w.expr(when.Then)
+			w.str(" ")
+		}
+		if n.Else != nil {
+			w.str("ELSE ")
+			w.expr(n.Else)
+			w.str(" ")
+		}
+		w.str("END")
 	}
 }
 
 func (w *sqlWriter) call(c *CallExpr) {
+	if c.Name == "TIME_BUCKET" {
+		w.timeBucket(c)
+		return
+	}
 	fn := functions[c.Name]
 	w.str(fn.duckdb + "(")
 	switch {
@@ -284,6 +366,35 @@ func (w *sqlWriter) call(c *CallExpr) {
 		w.list(c.Args)
 	}
 	w.str(")")
+}
+
+// timeBucket writes TIME_BUCKET(width, t) as (t // width * width): integer
+// division on BIGINT nanoseconds, exact where a DOUBLE would not be. DuckDB's
+// // truncates towards zero, which is the bucket start for every time since
+// 1970 (OTLP times are unsigned). The width is a validated number, written
+// inline so that the same bucket is the same text wherever it appears.
+func (w *sqlWriter) timeBucket(c *CallExpr) {
+	width, _ := bucketWidth(c.Args[0])
+	n := strconv.FormatInt(width, 10)
+	w.str("(")
+	if atomic(c.Args[1]) {
+		w.expr(c.Args[1])
+	} else {
+		w.str("(")
+		w.expr(c.Args[1])
+		w.str(")")
+	}
+	w.str(" // " + n + " * " + n + ")")
+}
+
+// atomic reports whether e translates to SQL that needs no parentheses as
+// an operand.
+func atomic(e Expr) bool {
+	switch e.(type) {
+	case *ColumnRef, *CallExpr, *ParenExpr, *CaseExpr, *StringLit, *IntLit, *FloatLit, *IntervalLit:
+		return true
+	}
+	return false
 }
 
 // sqlReserved are words DuckDB will not take as bare identifiers, plus

@@ -115,6 +115,92 @@ func TestDuckDBTranslate(t *testing.T) {
 			wantSQL:  "SELECT logs.body FROM logs WHERE logs.body = ? AND logs.severity_number > - ? AND logs.severity_number < ?",
 			wantArgs: []any{"x'; DROP TABLE logs; --", int64(3), 2.5},
 		},
+		{
+			name: "CASE in every clause, with tenant and row cap",
+			query: "SELECT CASE WHEN duration_ns > INTERVAL '1s' THEN 'slow' ELSE 'fast' END AS speed, COUNT(*) AS n FROM traces " +
+				"WHERE CASE status_code WHEN 'ERROR' THEN 1 ELSE 0 END = 1 " +
+				"GROUP BY CASE WHEN duration_ns > INTERVAL '1s' THEN 'slow' ELSE 'fast' END " +
+				"ORDER BY CASE WHEN duration_ns > INTERVAL '1s' THEN 'slow' ELSE 'fast' END DESC",
+			opts: TranslateOptions{Tenant: "acme", MaxRows: 100},
+			wantSQL: "SELECT CASE WHEN traces.duration_ns > ? THEN ? ELSE ? END AS speed, COUNT(*) AS n FROM traces " +
+				"WHERE CASE traces.status_code WHEN ? THEN ? ELSE ? END = ? AND traces.tenant = ? " +
+				"GROUP BY 1 ORDER BY 1 DESC LIMIT 100",
+			wantArgs: []any{int64(1_000_000_000), "slow", "fast", "ERROR", int64(1), int64(0), int64(1), "acme"},
+		},
+		{
+			name:     "CASE without ELSE, not repeating a select item",
+			query:    "SELECT COUNT(*) FROM logs GROUP BY CASE WHEN level = 'ERROR' THEN body END",
+			wantSQL:  "SELECT COUNT(*) FROM logs GROUP BY CASE WHEN logs.level = ? THEN logs.body END",
+			wantArgs: []any{"ERROR"},
+		},
+		{
+			name:     "a key after a star is not a position",
+			query:    "SELECT *, CASE WHEN level = 'ERROR' THEN 0 ELSE 1 END AS rank FROM logs ORDER BY CASE WHEN level = 'ERROR' THEN 0 ELSE 1 END",
+			wantSQL:  "SELECT *, CASE WHEN logs.level = ? THEN ? ELSE ? END AS rank FROM logs ORDER BY CASE WHEN logs.level = ? THEN ? ELSE ? END",
+			wantArgs: []any{"ERROR", int64(0), int64(1), "ERROR", int64(0), int64(1)},
+		},
+		{
+			name: "TIME_BUCKET grouped by alias and by expression",
+			query: "SELECT TIME_BUCKET(INTERVAL '1m', span.start_time) AS minute, TIME_BUCKET(INTERVAL '100ms', duration_ns + INTERVAL '1ms'), COUNT(*) " +
+				"FROM traces GROUP BY minute, TIME_BUCKET(INTERVAL '100ms', duration_ns + INTERVAL '1ms') ORDER BY TIME_BUCKET(INTERVAL '1m', span.start_time)",
+			opts: TranslateOptions{Tenant: "acme"},
+			wantSQL: "SELECT (traces.start_time // 60000000000 * 60000000000) AS minute, ((traces.duration_ns + ?) // 100000000 * 100000000), COUNT(*) " +
+				"FROM traces WHERE traces.tenant = ? GROUP BY minute, 2 ORDER BY (traces.start_time // 60000000000 * 60000000000)",
+			wantArgs: []any{int64(1_000_000), "acme"},
+		},
+		{
+			name:  "time arithmetic in GROUP BY becomes the select item's position",
+			query: "SELECT service_name, start_time - start_time % INTERVAL '1m', COUNT(*) FROM traces GROUP BY service_name, start_time - start_time % INTERVAL '1m'",
+			wantSQL: "SELECT traces.service_name, traces.start_time - traces.start_time % ?, COUNT(*) FROM traces " +
+				"GROUP BY traces.service_name, 2",
+			wantArgs: []any{int64(60_000_000_000)},
+		},
+		{
+			name:     "HAVING without GROUP BY",
+			query:    "SELECT COUNT(*) FROM logs WHERE level = 'ERROR' HAVING COUNT(*) > 10",
+			opts:     TranslateOptions{Tenant: "acme"},
+			wantSQL:  "SELECT COUNT(*) FROM logs WHERE logs.level = ? AND logs.tenant = ? HAVING COUNT(*) > ?",
+			wantArgs: []any{"ERROR", "acme", int64(10)},
+		},
+		{
+			name:     "OFFSET alone",
+			query:    "SELECT name FROM metrics ORDER BY name OFFSET 10",
+			wantSQL:  "SELECT metrics.name FROM metrics ORDER BY metrics.name OFFSET 10",
+			wantArgs: nil,
+		},
+		{
+			name:     "OFFSET under the row cap",
+			query:    "SELECT name FROM metrics ORDER BY name OFFSET 10",
+			opts:     TranslateOptions{MaxRows: 1000},
+			wantSQL:  "SELECT metrics.name FROM metrics ORDER BY metrics.name LIMIT 1000 OFFSET 10",
+			wantArgs: nil,
+		},
+		{
+			name:     "OFFSET with a LIMIT the row cap lowers",
+			query:    "SELECT name FROM metrics ORDER BY name LIMIT 5000 OFFSET 10",
+			opts:     TranslateOptions{MaxRows: 1000},
+			wantSQL:  "SELECT metrics.name FROM metrics ORDER BY metrics.name LIMIT 1000 OFFSET 10",
+			wantArgs: nil,
+		},
+		{
+			name: "TIME_BUCKET relates joined tables; the default window is not needed",
+			query: "SELECT TIME_BUCKET(INTERVAL '1m', t.start_time) AS minute, COUNT(*) FROM traces t JOIN logs l ON l.trace_id = t.trace_id " +
+				"AND TIME_BUCKET(INTERVAL '1m', l.timestamp) = TIME_BUCKET(INTERVAL '1m', t.start_time) GROUP BY minute HAVING COUNT(*) > 1",
+			opts: TranslateOptions{Tenant: "acme", DefaultTimeWindow: time.Hour, Now: testNow},
+			wantSQL: "SELECT (t.start_time // 60000000000 * 60000000000) AS minute, COUNT(*) FROM traces AS t JOIN logs AS l ON l.trace_id = t.trace_id " +
+				"AND (l.timestamp // 60000000000 * 60000000000) = (t.start_time // 60000000000 * 60000000000) " +
+				"WHERE t.tenant = ? AND l.tenant = ? GROUP BY minute HAVING COUNT(*) > ?",
+			wantArgs: []any{"acme", "acme", int64(1)},
+		},
+		{
+			name: "a time column inside CASE bounds nothing: the default window applies",
+			query: "SELECT COUNT(*) FROM traces t LEFT JOIN logs l ON l.trace_id = t.trace_id " +
+				"WHERE CASE WHEN t.start_time > 5 THEN 1 ELSE 1 END = 1 GROUP BY t.service_name",
+			opts: TranslateOptions{Tenant: "acme", DefaultTimeWindow: time.Hour, Now: testNow},
+			wantSQL: "SELECT COUNT(*) FROM traces AS t LEFT JOIN logs AS l ON l.trace_id = t.trace_id AND l.tenant = ? AND l.timestamp BETWEEN ? AND ? " +
+				"WHERE CASE WHEN t.start_time > ? THEN ? ELSE ? END = ? AND t.tenant = ? AND t.start_time BETWEEN ? AND ? GROUP BY t.service_name",
+			wantArgs: []any{"acme", nowNs - hourNs, nowNs, int64(5), int64(1), int64(1), int64(1), "acme", nowNs - hourNs, nowNs},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,6 +236,11 @@ func TestDuckDBTimeGuard(t *testing.T) {
 		{
 			name:    "!= is no relation",
 			query:   "SELECT * FROM traces t JOIN logs l ON l.trace_id = t.trace_id AND l.timestamp != t.start_time",
+			wantErr: "fusionql: 1:24: JOIN l has no time relation to t and WHERE does not bound time; compare a time column of l with one of t (e.g. BETWEEN), or bound time in WHERE",
+		},
+		{
+			name:    "a time column inside CASE relates nothing",
+			query:   "SELECT * FROM traces t JOIN logs l ON l.trace_id = t.trace_id AND CASE WHEN l.timestamp > t.start_time THEN 1 ELSE 0 END = 1",
 			wantErr: "fusionql: 1:24: JOIN l has no time relation to t and WHERE does not bound time; compare a time column of l with one of t (e.g. BETWEEN), or bound time in WHERE",
 		},
 		{

@@ -99,11 +99,42 @@ func (c *checker) run() {
 	c.clause, c.aggAllowed = "HAVING", true
 	if c.q.Having != nil {
 		c.condition(c.q.Having)
+		c.havingNeedsGroups()
 	}
 	c.clause = "ORDER BY"
 	for _, o := range c.q.OrderBy {
 		c.expr(o.Expr)
 	}
+}
+
+// havingNeedsGroups refuses HAVING in a query that forms no groups: without
+// GROUP BY and without an aggregate there is nothing for HAVING to filter
+// that WHERE could not, and DuckDB would refuse the columns it names. With an
+// aggregate but no GROUP BY the whole input is one group, as in SQL.
+func (c *checker) havingNeedsGroups() {
+	if len(c.q.GroupBy) > 0 || hasAggregate(c.q.Having) {
+		return
+	}
+	for _, item := range c.q.Items {
+		if hasAggregate(item.Expr) {
+			return
+		}
+	}
+	panic(errorf(c.q.HavingPos, "HAVING needs GROUP BY or an aggregate; to filter rows, use WHERE"))
+}
+
+// hasAggregate reports whether e calls an aggregate function.
+func hasAggregate(e Expr) bool {
+	found := false
+	Inspect(e, func(x Expr) bool {
+		if call, ok := x.(*CallExpr); ok {
+			if fn, ok := functions[call.Name]; ok && fn.aggregate {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 func (c *checker) condition(e Expr) {
@@ -169,8 +200,62 @@ func (c *checker) expr(e Expr) ColumnType {
 		return TypeBool
 	case *CallExpr:
 		return c.call(n)
+	case *CaseExpr:
+		return c.caseExpr(n)
 	}
 	panic(fmt.Sprintf("fusionql: unexpected node %T", e))
+}
+
+// caseExpr checks both forms of CASE: the searched form wants a condition
+// after each WHEN, the simple form a value comparable with its operand. The
+// results must agree on a type, as in COALESCE.
+func (c *checker) caseExpr(n *CaseExpr) ColumnType {
+	operand := TypeUnknown
+	if n.Operand != nil {
+		operand = c.expr(n.Operand)
+	}
+	result := TypeUnknown
+	for _, w := range n.Whens {
+		t := c.expr(w.When)
+		if n.Operand == nil {
+			c.needBool(w.When, t, "WHEN")
+		} else if !comparable(operand, t) {
+			panic(errorf(w.When.Pos(), "cannot compare %s with %s in CASE", operand, t))
+		}
+		result = c.caseResult(result, w.Then)
+	}
+	if n.Else != nil {
+		result = c.caseResult(result, n.Else)
+	}
+	return result
+}
+
+func (c *checker) caseResult(sofar ColumnType, e Expr) ColumnType {
+	t := c.expr(e)
+	u, ok := unify(sofar, t)
+	if !ok {
+		panic(errorf(e.Pos(), "CASE results mix %s and %s", sofar, t))
+	}
+	return u
+}
+
+// unify gives the type of a value that is either an a or a b: numbers widen
+// int < duration < double, and an integer may stand for a timestamp.
+func unify(a, b ColumnType) (ColumnType, bool) {
+	switch {
+	case a == TypeUnknown:
+		return b, true
+	case b == TypeUnknown || a == b:
+		return a, true
+	case isNumeric(a) && isNumeric(b):
+		if a == TypeDouble || b == TypeDouble {
+			return TypeDouble, true
+		}
+		return TypeDuration, true
+	case a == TypeTimestamp && b == TypeInt, a == TypeInt && b == TypeTimestamp:
+		return TypeTimestamp, true
+	}
+	return 0, false
 }
 
 func (c *checker) needBool(e Expr, t ColumnType, op string) {
@@ -220,12 +305,16 @@ func comparable(a, b ColumnType) bool {
 }
 
 // arithmetic gives the type of a op b: timestamp ± duration is a timestamp,
-// timestamp - timestamp a duration, and numbers widen int < duration < double.
+// timestamp - timestamp and timestamp % duration a duration, and numbers
+// widen int < duration < double.
 func arithmetic(op BinaryOp, a, b ColumnType) (ColumnType, bool) {
 	intLike := func(t ColumnType) bool { return t == TypeInt || t == TypeDuration || t == TypeUnknown }
 	switch {
 	case a == TypeTimestamp && b == TypeTimestamp:
 		return TypeDuration, op == OpSub
+	case a == TypeTimestamp && intLike(b) && op == OpMod:
+		// How far into a bucket of width b: start_time % INTERVAL '1m'.
+		return TypeDuration, true
 	case a == TypeTimestamp && intLike(b):
 		return TypeTimestamp, op == OpAdd || op == OpSub
 	case intLike(a) && b == TypeTimestamp:

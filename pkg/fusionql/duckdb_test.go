@@ -1,0 +1,237 @@
+package fusionql_test
+
+import (
+	"database/sql"
+	"fmt"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otelfusion/otelfusion/pkg/fusionql"
+)
+
+// t0 is a whole two minutes (and so a whole minute) in nanoseconds, so that
+// buckets start at t0 + k minutes.
+const t0 = int64(1_699_999_920) * int64(time.Second)
+
+func at(d time.Duration) int64 { return t0 + int64(d) }
+
+// openTestStore creates the schema in an in-memory DuckDB the way the store
+// does (exporter/fusedexporter schemaDDL) and fills it with a few rows of
+// tenant acme and one tenant-evil row that scoping must hide.
+func openTestStore(t *testing.T) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	db.SetMaxOpenConns(1) // one connection: one in-memory database
+	for _, table := range fusionql.Schema {
+		cols := make([]string, len(table.Columns))
+		for i, c := range table.Columns {
+			cols[i] = fmt.Sprintf("%q %s", c.Name, sqlType(c.Type))
+		}
+		_, err := db.Exec(fmt.Sprintf("CREATE TABLE %q (%s)", table.Name, strings.Join(cols, ", ")))
+		require.NoError(t, err)
+	}
+	spans := []struct {
+		tenant, traceID, operation, status string
+		start, duration                    time.Duration
+	}{
+		{"acme", "tr1", "GET /", "OK", 10 * time.Second, 50 * time.Millisecond},
+		{"acme", "tr2", "GET /", "ERROR", 30 * time.Second, 2 * time.Second},
+		{"acme", "tr3", "POST /pay", "OK", 70 * time.Second, 1500 * time.Millisecond},
+		{"acme", "tr4", "GET /", "OK", 130 * time.Second, 20 * time.Millisecond},
+		{"acme", "tr5", "POST /pay", "ERROR", 150 * time.Second, 300 * time.Millisecond},
+		{"evil", "tr6", "GET /", "ERROR", 20 * time.Second, 5 * time.Second},
+	}
+	for i, s := range spans {
+		_, err := db.Exec(`INSERT INTO traces (tenant, trace_id, span_id, service_name, operation, status_code, start_time, end_time, duration_ns)
+			VALUES (?, ?, ?, 'shop', ?, ?, ?, ?, ?)`,
+			s.tenant, s.traceID, fmt.Sprintf("s%d", i+1), s.operation, s.status, at(s.start), at(s.start+s.duration), int64(s.duration))
+		require.NoError(t, err)
+	}
+	logs := []struct {
+		tenant, traceID, level string
+		ts                     time.Duration
+	}{
+		{"acme", "tr2", "ERROR", 31 * time.Second},
+		{"acme", "tr2", "INFO", 31500 * time.Millisecond},
+		{"acme", "tr3", "WARN", 71 * time.Second},
+		{"acme", "tr3", "INFO", 200 * time.Second}, // after its span ended
+		{"evil", "tr2", "ERROR", 31 * time.Second}, // another tenant's log on acme's trace id
+	}
+	for _, l := range logs {
+		_, err := db.Exec(`INSERT INTO logs (tenant, "timestamp", trace_id, service_name, level, body) VALUES (?, ?, ?, 'shop', ?, 'x')`,
+			l.tenant, at(l.ts), l.traceID, l.level)
+		require.NoError(t, err)
+	}
+	return db
+}
+
+// sqlType is the store's column type for a FusionQL type.
+func sqlType(t fusionql.ColumnType) string {
+	switch t {
+	case fusionql.TypeInt, fusionql.TypeTimestamp, fusionql.TypeDuration:
+		return "BIGINT"
+	case fusionql.TypeDouble:
+		return "DOUBLE"
+	case fusionql.TypeList:
+		return "BIGINT[]"
+	default:
+		return "VARCHAR"
+	}
+}
+
+// TestDuckDBRunsTranslation runs translated queries on DuckDB and checks the
+// exact answers, so that the SQL binds and means what the language says.
+func TestDuckDBRunsTranslation(t *testing.T) {
+	db := openTestStore(t)
+	const (
+		slow = "CASE WHEN duration_ns >= INTERVAL '1s' THEN 'slow' WHEN duration_ns >= INTERVAL '100ms' THEN 'ok' ELSE 'fast' END"
+		sec  = int64(time.Second)
+	)
+	tests := []struct {
+		name    string
+		query   string
+		maxRows int
+		want    [][]any
+	}{
+		{
+			name:  "GROUP BY TIME_BUCKET alias",
+			query: "SELECT TIME_BUCKET(INTERVAL '1m', start_time) AS minute, COUNT(*) AS n FROM traces GROUP BY minute ORDER BY minute",
+			want:  [][]any{{t0, int64(2)}, {t0 + 60*sec, int64(1)}, {t0 + 120*sec, int64(2)}},
+		},
+		{
+			name: "GROUP BY and ORDER BY the TIME_BUCKET expression",
+			query: "SELECT TIME_BUCKET(INTERVAL '1m', span.start_time), COUNT(*) FROM traces " +
+				"GROUP BY TIME_BUCKET(INTERVAL '1m', span.start_time) ORDER BY TIME_BUCKET(INTERVAL '1m', span.start_time) DESC",
+			want: [][]any{{t0 + 120*sec, int64(2)}, {t0 + 60*sec, int64(1)}, {t0, int64(2)}},
+		},
+		{
+			name: "a select item computed from the grouped bucket",
+			query: "SELECT TIME_BUCKET(INTERVAL '1m', start_time) + INTERVAL '1m' AS bucket_end, COUNT(*) FROM traces " +
+				"GROUP BY TIME_BUCKET(INTERVAL '1m', start_time) ORDER BY bucket_end",
+			want: [][]any{{t0 + 60*sec, int64(2)}, {t0 + 120*sec, int64(1)}, {t0 + 180*sec, int64(2)}},
+		},
+		{
+			name: "time arithmetic with a parameter in GROUP BY, not aliased",
+			query: "SELECT start_time - start_time % INTERVAL '2m', COUNT(*) FROM traces " +
+				"GROUP BY start_time - start_time % INTERVAL '2m' ORDER BY start_time - start_time % INTERVAL '2m'",
+			want: [][]any{{t0, int64(3)}, {t0 + 120*sec, int64(2)}},
+		},
+		{
+			name:  "TIME_BUCKET of a duration",
+			query: "SELECT TIME_BUCKET(INTERVAL '1s', duration_ns) AS d, COUNT(*) FROM traces GROUP BY d ORDER BY d",
+			want:  [][]any{{int64(0), int64(3)}, {sec, int64(1)}, {2 * sec, int64(1)}},
+		},
+		{
+			name:  "GROUP BY and ORDER BY CASE",
+			query: "SELECT " + slow + " AS speed, COUNT(*) FROM traces GROUP BY " + slow + " ORDER BY " + slow,
+			want:  [][]any{{"fast", int64(2)}, {"ok", int64(1)}, {"slow", int64(2)}},
+		},
+		{
+			name: "simple CASE in SELECT, searched CASE in WHERE",
+			query: "SELECT operation, CASE status_code WHEN 'ERROR' THEN 1 ELSE 0 END AS failed FROM traces " +
+				"WHERE CASE WHEN operation LIKE 'POST%' THEN duration_ns ELSE INTERVAL '0s' END > INTERVAL '1s'",
+			want: [][]any{{"POST /pay", int64(0)}},
+		},
+		{
+			name:  "CASE over an aggregate",
+			query: "SELECT operation, CASE WHEN COUNT(*) > 2 THEN 'busy' ELSE 'quiet' END FROM traces GROUP BY operation ORDER BY operation",
+			want:  [][]any{{"GET /", "busy"}, {"POST /pay", "quiet"}},
+		},
+		{
+			name:  "HAVING",
+			query: "SELECT operation, COUNT(*) AS n, MAX(duration_ns) FROM traces GROUP BY operation HAVING COUNT(*) >= 3 ORDER BY operation",
+			want:  [][]any{{"GET /", int64(3), 2 * sec}},
+		},
+		{
+			name:  "HAVING on a select alias",
+			query: "SELECT operation, SUM(duration_ns) AS total FROM traces GROUP BY operation HAVING total > INTERVAL '2s'",
+			want:  [][]any{{"GET /", 2*sec + int64(70*time.Millisecond)}},
+		},
+		{
+			name:  "HAVING without GROUP BY",
+			query: "SELECT COUNT(*) FROM traces HAVING COUNT(*) > 4",
+			want:  [][]any{{int64(5)}},
+		},
+		{
+			name:  "HAVING without GROUP BY that filters the one group",
+			query: "SELECT COUNT(*) FROM traces HAVING COUNT(*) > 5",
+			want:  nil,
+		},
+		{
+			name:  "LIMIT and OFFSET",
+			query: "SELECT span_id FROM traces ORDER BY start_time LIMIT 2 OFFSET 1",
+			want:  [][]any{{"s2"}, {"s3"}},
+		},
+		{
+			name:    "OFFSET under a smaller row cap",
+			query:   "SELECT span_id FROM traces ORDER BY start_time LIMIT 2 OFFSET 1",
+			maxRows: 1,
+			want:    [][]any{{"s2"}},
+		},
+		{
+			name:  "OFFSET without LIMIT",
+			query: "SELECT span_id FROM traces ORDER BY start_time OFFSET 3",
+			want:  [][]any{{"s4"}, {"s5"}},
+		},
+		{
+			name:    "OFFSET without LIMIT under the row cap",
+			query:   "SELECT span_id FROM traces ORDER BY start_time OFFSET 3",
+			maxRows: 1,
+			want:    [][]any{{"s4"}},
+		},
+		{
+			name: "join bucketed by the log's minute, tenant scoped",
+			query: "SELECT TIME_BUCKET(INTERVAL '1m', l.timestamp) AS minute, COUNT(*) FROM traces t " +
+				"JOIN logs l ON l.trace_id = t.trace_id AND l.timestamp BETWEEN t.start_time AND t.end_time " +
+				"GROUP BY minute ORDER BY minute",
+			want: [][]any{{t0, int64(2)}, {t0 + 60*sec, int64(1)}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, err := fusionql.Parse(tt.query)
+			require.NoError(t, err)
+			opts := fusionql.TranslateOptions{Tenant: "acme", MaxRows: 100}
+			if tt.maxRows > 0 {
+				opts.MaxRows = tt.maxRows
+			}
+			text, args, err := fusionql.DuckDB{}.Translate(q, opts)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, queryRows(t, db, text, args), "SQL: %s", text)
+		})
+	}
+}
+
+func queryRows(t *testing.T, db *sql.DB, text string, args []any) [][]any {
+	t.Helper()
+	rows, err := db.Query(text, args...)
+	require.NoError(t, err, "SQL: %s", text)
+	defer rows.Close()
+	cols, err := rows.Columns()
+	require.NoError(t, err)
+	var got [][]any
+	for rows.Next() {
+		values := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range values {
+			ptrs[i] = &values[i]
+		}
+		require.NoError(t, rows.Scan(ptrs...))
+		for i, v := range values {
+			// SUM of BIGINT is a HUGEINT, which the driver reads as *big.Int.
+			if n, ok := v.(*big.Int); ok && n.IsInt64() {
+				values[i] = n.Int64()
+			}
+		}
+		got = append(got, values)
+	}
+	require.NoError(t, rows.Err(), "SQL: %s", text)
+	return got
+}
