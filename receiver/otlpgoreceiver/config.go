@@ -140,7 +140,7 @@ func createDefaultConfig() component.Config {
 	}
 }
 
-// Validate checks the fused settings; confighttp and configgrpc validate
+// Validate checks the tenant and fused settings; confighttp and configgrpc validate
 // their own sections.
 func (cfg *Config) Validate() error {
 	errs := cfg.Tenant.validate()
