@@ -13,11 +13,22 @@ import (
 // queryPath is the query API's path on the collector.
 const queryPath = "/v1/query"
 
-// answer is the JSON answer of the query API.
+// answer is the JSON answer of the query API. An answer cut short (at the
+// server's max_response_bytes, or by an error after the first rows) says so
+// in truncated and error.
 type answer struct {
-	Columns []string `json:"columns"`
-	Rows    [][]any  `json:"rows"`
+	Columns   []string `json:"columns"`
+	Rows      [][]any  `json:"rows"`
+	Truncated bool     `json:"truncated"`
+	Error     string   `json:"error"`
 }
+
+// truncatedTrailer is the HTTP trailer the query API sets, in every format,
+// on an answer that ended early; errorTrailer says why.
+const (
+	truncatedTrailer = "X-Fusion-Truncated"
+	errorTrailer     = "X-Fusion-Error"
+)
 
 // queryClient talks to one query API.
 type queryClient struct {
@@ -28,9 +39,9 @@ type queryClient struct {
 	http         http.Client
 }
 
-// post sends query and returns the answer body, or the server's error
+// post sends query and returns the 200 response, or the server's error
 // message (which carries the query position for FusionQL errors).
-func (c *queryClient) post(ctx context.Context, query, format string) (io.ReadCloser, error) {
+func (c *queryClient) post(ctx context.Context, query, format string) (*http.Response, error) {
 	body, err := json.Marshal(map[string]string{"query": query, "format": format})
 	if err != nil {
 		return nil, err
@@ -52,7 +63,7 @@ func (c *queryClient) post(ctx context.Context, query, format string) (io.ReadCl
 		return nil, fmt.Errorf("fusionql: %w", err)
 	}
 	if resp.StatusCode == http.StatusOK {
-		return resp.Body, nil
+		return resp, nil
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -71,22 +82,34 @@ func (c *queryClient) printQuery(ctx context.Context, query, format string, out 
 	if format == "table" {
 		wire = "json"
 	}
-	body, err := c.post(ctx, query, wire)
+	resp, err := c.post(ctx, query, wire)
 	if err != nil {
 		return err
 	}
-	defer body.Close()
+	defer resp.Body.Close()
 	if format != "table" {
-		_, err := io.Copy(out, body)
-		return err
+		if _, err := io.Copy(out, resp.Body); err != nil {
+			return err
+		}
+		// The trailers are there once the body has been read to its end.
+		if resp.Trailer.Get(truncatedTrailer) == "true" {
+			return fmt.Errorf("fusionql: the answer is incomplete: %s", resp.Trailer.Get(errorTrailer))
+		}
+		return nil
 	}
-	dec := json.NewDecoder(body)
+	dec := json.NewDecoder(resp.Body)
 	dec.UseNumber()
 	var a answer
 	if err := dec.Decode(&a); err != nil {
 		return fmt.Errorf("fusionql: reading the answer: %w", err)
 	}
-	return printTable(out, a)
+	if err := printTable(out, a); err != nil {
+		return err
+	}
+	if a.Truncated {
+		return fmt.Errorf("fusionql: the answer is incomplete: %s", a.Error)
+	}
+	return nil
 }
 
 // printTable prints columns and rows aligned, with a rule under the header

@@ -34,6 +34,16 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, f.hasTenant = r.Header["X-Tenant-Id"]
 	f.authorization = r.Header.Get("Authorization")
 	switch {
+	case strings.Contains(req.Query, "huge"):
+		// Cut short at the server's max_response_bytes.
+		w.Header().Set("Trailer", "X-Fusion-Truncated, X-Fusion-Error")
+		if req.Format == "csv" {
+			_, _ = w.Write([]byte("body\nx\n"))
+		} else {
+			_, _ = w.Write([]byte(`{"columns":["body"],"rows":[["x"]],"truncated":true,"error":"answer exceeded 'store::query::max_response_bytes'"}`))
+		}
+		w.Header().Set("X-Fusion-Truncated", "true")
+		w.Header().Set("X-Fusion-Error", "answer exceeded 'store::query::max_response_bytes'")
 	case strings.Contains(req.Query, "bad"):
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write([]byte(`{"error":"fusionql: 1:8: unknown column \"bad\""}`))
@@ -93,6 +103,24 @@ func TestErrors(t *testing.T) {
 
 	code, _, _ = runCLI(t, "  ")
 	assert.Equal(t, 2, code)
+}
+
+func TestTruncatedAnswer(t *testing.T) {
+	srv := httptest.NewServer(&fakeAPI{})
+	defer srv.Close()
+	for _, tt := range []struct{ format, out string }{
+		{"table", "body\n----\nx\n(1 row)\n"},
+		{"json", `{"columns":["body"],"rows":[["x"]],"truncated":true,"error":"answer exceeded 'store::query::max_response_bytes'"}`},
+		{"csv", "body\nx\n"},
+	} {
+		t.Run(tt.format, func(t *testing.T) {
+			// The rows that came are printed, and the run fails saying why.
+			code, out, errOut := runCLI(t, "", "--endpoint", srv.URL, "--format", tt.format, "SELECT huge")
+			assert.Equal(t, 1, code)
+			assert.Equal(t, tt.out, out)
+			assert.Equal(t, "fusionql: the answer is incomplete: answer exceeded 'store::query::max_response_bytes'\n", errOut)
+		})
+	}
 }
 
 func TestTenantAndToken(t *testing.T) {

@@ -81,6 +81,26 @@ type StoreConfig struct {
 	// SweepInterval is how often rows past their retention are deleted.
 	SweepInterval time.Duration `mapstructure:"sweep_interval"`
 
+	// MemoryLimit is the most memory, in bytes, DuckDB's buffer manager may
+	// hold (its memory_limit); a query needing more spills to TempDirectory
+	// and, when that is full too, fails.
+	MemoryLimit int64 `mapstructure:"memory_limit"`
+
+	// Threads is how many threads DuckDB runs queries and checkpoints on.
+	Threads int `mapstructure:"threads"`
+
+	// TempDirectory is where DuckDB spills what does not fit in
+	// MemoryLimit; empty is "<path>.tmp" beside the database.
+	TempDirectory string `mapstructure:"temp_directory"`
+
+	// MaxTempDirectorySize caps the bytes spilled to TempDirectory.
+	MaxTempDirectorySize int64 `mapstructure:"max_temp_directory_size"`
+
+	// CheckpointInterval is how often the write-ahead log is written into
+	// the database file, so the file is current while the collector runs;
+	// 0 leaves it to DuckDB (when the log passes 16 MiB, and at shutdown).
+	CheckpointInterval time.Duration `mapstructure:"checkpoint_interval"`
+
 	// Query is the HTTP query API (POST /v1/query); on by default on
 	// loopback, off with `enabled: false`.
 	Query configoptional.Optional[QueryConfig] `mapstructure:"query"`
@@ -100,6 +120,10 @@ type QueryConfig struct {
 
 	// MaxRows caps the rows of one answer.
 	MaxRows int `mapstructure:"max_rows"`
+
+	// MaxResponseBytes caps the body of one answer. Answers are streamed, so
+	// an answer that would pass it ends early, marked truncated.
+	MaxResponseBytes int64 `mapstructure:"max_response_bytes"`
 
 	// DefaultTimeWindow bounds tables of a join that set no time range of
 	// their own to the last DefaultTimeWindow; 0 refuses such queries.
@@ -179,6 +203,21 @@ func fusedURL(endpoint string) (string, error) {
 	return u.String(), nil
 }
 
+const (
+	// minMemoryLimit is below what DuckDB needs to run a query at all.
+	minMemoryLimit = 16 << 20
+	// minResponseBytes leaves room for the column names and an error.
+	minResponseBytes = 1 << 10
+)
+
+// tempDirectory is where DuckDB spills: temp_directory, else "<path>.tmp".
+func (sc *StoreConfig) tempDirectory() string {
+	if sc.TempDirectory != "" {
+		return sc.TempDirectory
+	}
+	return sc.Path + ".tmp"
+}
+
 func (sc *StoreConfig) validate() error {
 	var errs error
 	if sc.Path == "" {
@@ -190,6 +229,18 @@ func (sc *StoreConfig) validate() error {
 	if sc.SweepInterval <= 0 {
 		errs = errors.Join(errs, fmt.Errorf("'store::sweep_interval' must be positive, got %s", sc.SweepInterval))
 	}
+	if sc.MemoryLimit < minMemoryLimit {
+		errs = errors.Join(errs, fmt.Errorf("'store::memory_limit' must be at least %d (16 MiB), got %d", minMemoryLimit, sc.MemoryLimit))
+	}
+	if sc.Threads <= 0 {
+		errs = errors.Join(errs, fmt.Errorf("'store::threads' must be positive, got %d", sc.Threads))
+	}
+	if sc.MaxTempDirectorySize <= 0 {
+		errs = errors.Join(errs, fmt.Errorf("'store::max_temp_directory_size' must be positive, got %d", sc.MaxTempDirectorySize))
+	}
+	if sc.CheckpointInterval < 0 {
+		errs = errors.Join(errs, fmt.Errorf("'store::checkpoint_interval' must not be negative, got %s", sc.CheckpointInterval))
+	}
 	if sc.Query.HasValue() {
 		q := sc.Query.Get()
 		if q.ServerConfig.NetAddr.Endpoint == "" {
@@ -200,6 +251,9 @@ func (sc *StoreConfig) validate() error {
 		}
 		if q.MaxRows <= 0 {
 			errs = errors.Join(errs, fmt.Errorf("'store::query::max_rows' must be positive, got %d", q.MaxRows))
+		}
+		if q.MaxResponseBytes < minResponseBytes {
+			errs = errors.Join(errs, fmt.Errorf("'store::query::max_response_bytes' must be at least %d, got %d", minResponseBytes, q.MaxResponseBytes))
 		}
 		if q.TenantHeader == "" {
 			errs = errors.Join(errs, errors.New("'store::query::tenant_header' must be set: a query names its tenant in it"))

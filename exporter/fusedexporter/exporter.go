@@ -48,10 +48,11 @@ type fusedExporter struct {
 	cancelSends context.CancelFunc
 
 	// The store sink, when 'store' is configured.
-	store      *fusedStore
-	sweeper    *sweeper
-	querySrv   *http.Server
-	queryServe sync.WaitGroup
+	store        *fusedStore
+	sweeper      *periodic
+	checkpointer *periodic
+	querySrv     *http.Server
+	queryServe   sync.WaitGroup
 }
 
 func newFusedExporter(cfg *Config, set exporter.Settings) (*fusedExporter, error) {
@@ -107,13 +108,17 @@ func (e *fusedExporter) startStore(ctx context.Context, host component.Host) err
 	}
 	e.store = store
 	e.sweeper = startSweeper(store, storeCfg.SweepInterval, e.settings.Logger, e.telemetry.StoreSweptRows)
+	if storeCfg.CheckpointInterval > 0 {
+		e.checkpointer = startCheckpointer(store, storeCfg.CheckpointInterval, e.settings.Logger)
+	}
 	if !storeCfg.Query.HasValue() {
 		return nil
 	}
 	queryCfg := storeCfg.Query.Get()
 	handler := &queryHandler{
-		store:        store,
-		limits:       queryLimits{timeout: queryCfg.QueryTimeout, maxRows: queryCfg.MaxRows, defaultTimeWindow: queryCfg.DefaultTimeWindow},
+		store: store,
+		limits: queryLimits{timeout: queryCfg.QueryTimeout, maxRows: queryCfg.MaxRows,
+			maxResponseBytes: queryCfg.MaxResponseBytes, defaultTimeWindow: queryCfg.DefaultTimeWindow},
 		tenantHeader: queryCfg.TenantHeader,
 		logger:       e.settings.Logger,
 		telemetry:    e.telemetry,
@@ -138,7 +143,8 @@ func (e *fusedExporter) startStore(ctx context.Context, host component.Host) err
 	return nil
 }
 
-// stopStore stops the query API and the sweeper, then closes the database.
+// stopStore stops the query API, the sweeper and the checkpointer, then
+// closes the database (which checkpoints it one last time).
 func (e *fusedExporter) stopStore(ctx context.Context) error {
 	var errs error
 	if e.querySrv != nil {
@@ -148,10 +154,10 @@ func (e *fusedExporter) stopStore(ctx context.Context) error {
 		e.queryServe.Wait()
 		e.querySrv = nil
 	}
-	if e.sweeper != nil {
-		e.sweeper.stop()
-		e.sweeper = nil
-	}
+	e.sweeper.stop()
+	e.sweeper = nil
+	e.checkpointer.stop()
+	e.checkpointer = nil
 	if e.store != nil {
 		// e.store stays set: a late push finds the store closed (errShutdown)
 		// instead of racing with this write.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2"
@@ -16,29 +17,40 @@ import (
 var (
 	// errQueryTimeout is a query interrupted at 'store::query::query_timeout'.
 	errQueryTimeout = errors.New("query exceeded 'query_timeout'")
+	// errMemoryLimit is a query DuckDB stopped for want of memory: it
+	// needed more than 'store::memory_limit' and could not spill the rest.
+	errMemoryLimit = errors.New("query needed more memory than 'store::memory_limit' allows " +
+		"(after spilling up to 'store::max_temp_directory_size' to disk); narrow it or raise the limits")
+	// errAnswerTooLarge is an answer cut short at
+	// 'store::query::max_response_bytes'; the rows after it are not sent.
+	errAnswerTooLarge = errors.New("answer exceeded 'store::query::max_response_bytes'")
 )
 
-// queryResult is the answer to one query: column names and rows of JSON-able
-// values (string, int64, float64, *big.Int, bool, []any or nil).
-type queryResult struct {
-	Columns []string `json:"columns"`
-	Rows    [][]any  `json:"rows"`
+// answerWriter receives one answer as its rows are scanned: begin once with
+// the column names, then row for each row in order. An error from either
+// stops the scan, and query returns it. row must not keep values: the slice
+// is reused for the next row.
+type answerWriter interface {
+	begin(columns []string) error
+	row(values []any) error
 }
 
 // queryLimits are the policies applied to every query.
 type queryLimits struct {
 	timeout           time.Duration
 	maxRows           int
+	maxResponseBytes  int64
 	defaultTimeWindow time.Duration
 }
 
 // query parses, validates and translates text, then runs it scoped to
-// tenant (every tenant when empty). A *fusionql.Error is the user's
-// mistake; errQueryTimeout wraps a timeout.
-func (s *fusedStore) query(ctx context.Context, text, tenant string, limits queryLimits) (*queryResult, error) {
+// tenant (every tenant when empty), handing the answer to answer row by row.
+// A *fusionql.Error is the user's mistake; errQueryTimeout and
+// errMemoryLimit wrap the limits it hit.
+func (s *fusedStore) query(ctx context.Context, text, tenant string, limits queryLimits, answer answerWriter) error {
 	parsed, err := fusionql.Parse(text)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	sqlText, args, err := fusionql.DuckDB{}.Translate(parsed, fusionql.TranslateOptions{
 		Tenant:            tenant,
@@ -47,56 +59,84 @@ func (s *fusedStore) query(ctx context.Context, text, tenant string, limits quer
 		Now:               s.now(),
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
+	ctx, interrupt := context.WithCancelCause(ctx)
+	defer interrupt(nil)
+	stopGuard := func() {}
+	if baseline, ok := s.queryMemory.enter(s.nativeMemory); ok {
+		stopGuard = guardMemory(ctx, interrupt, baseline, s.cfg.MemoryLimit, s.nativeMemory)
+	}
+	defer s.queryMemory.leave()
+	runCtx := ctx
 	if limits.timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, limits.timeout)
+		runCtx, cancel = context.WithTimeout(ctx, limits.timeout)
 		defer cancel()
 	}
-	result, err := s.run(ctx, sqlText, args, limits.maxRows)
-	if err != nil && ctx.Err() != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, fmt.Errorf("%w (%s)", errQueryTimeout, limits.timeout)
+	err = s.run(runCtx, sqlText, args, limits.maxRows, answer)
+	stopGuard()
+	switch {
+	case err == nil, errors.Is(err, errAnswerTooLarge):
+		return err
+	case errors.Is(context.Cause(ctx), errMemoryLimit):
+		return context.Cause(ctx)
+	case runCtx.Err() != nil:
+		if errors.Is(runCtx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("%w (%s)", errQueryTimeout, limits.timeout)
 		}
-		return nil, ctx.Err()
+		return runCtx.Err()
 	}
-	return result, err
+	var dbErr *duckdb.Error
+	if errors.As(err, &dbErr) && dbErr.Type == duckdb.ErrorTypeOutOfMemory {
+		// DuckDB's first line says what failed; the rest is advice on its
+		// own settings, which the configuration sets instead.
+		msg, _, _ := strings.Cut(dbErr.Msg, "\n")
+		return fmt.Errorf("%w: %s", errMemoryLimit, msg)
+	}
+	return err
 }
 
-// run executes translated SQL and reads at most maxRows rows (all when 0).
-func (s *fusedStore) run(ctx context.Context, sqlText string, args []any, maxRows int) (*queryResult, error) {
+// run executes translated SQL and hands at most maxRows rows (all when 0) to
+// answer as they are scanned. DuckDB has computed the whole result (within
+// its memory_limit) by the time the first row is read; nothing here holds
+// more than one row.
+func (s *fusedStore) run(ctx context.Context, sqlText string, args []any, maxRows int, answer answerWriter) error {
 	rows, err := s.db.QueryContext(ctx, sqlText, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: query failed: %w", err)
+		return fmt.Errorf("store: query failed: %w", err)
 	}
 	defer rows.Close()
 	columns, err := rows.Columns()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	result := &queryResult{Columns: columns, Rows: [][]any{}}
-	for rows.Next() {
-		if maxRows > 0 && len(result.Rows) >= maxRows {
+	if err := answer.begin(columns); err != nil {
+		return err
+	}
+	values := make([]any, len(columns))
+	ptrs := make([]any, len(columns))
+	for i := range values {
+		ptrs[i] = &values[i]
+	}
+	for n := 0; rows.Next(); n++ {
+		if maxRows > 0 && n >= maxRows {
 			break
 		}
-		values := make([]any, len(columns))
-		ptrs := make([]any, len(columns))
-		for i := range values {
-			ptrs[i] = &values[i]
-		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
+			return err
 		}
 		for i, v := range values {
 			values[i] = plainValue(v)
 		}
-		result.Rows = append(result.Rows, values)
+		if err := answer.row(values); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: query failed: %w", err)
+		return fmt.Errorf("store: query failed: %w", err)
 	}
-	return result, nil
+	return nil
 }
 
 // plainValue turns the driver's values into ones JSON and CSV print as users

@@ -2,14 +2,11 @@ package fusedexporter
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
-	"strconv"
 	"time"
 
 	"go.opentelemetry.io/collector/client"
@@ -85,41 +82,48 @@ func (h *queryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	started := time.Now()
-	result, err := h.store.query(r.Context(), req.Query, tenant, h.limits)
-	outcome := "ok"
-	if err != nil {
-		var qlErr *fusionql.Error
-		switch {
-		case errors.As(err, &qlErr), errors.Is(err, fusionql.ErrNotValidated):
-			outcome = "invalid"
-			writeQueryError(w, http.StatusBadRequest, err.Error())
-		case errors.Is(err, errQueryTimeout):
-			outcome = "timeout"
-			writeQueryError(w, http.StatusGatewayTimeout, err.Error())
-		case errors.Is(err, context.Canceled):
-			// The client went away; nobody reads the answer.
-			outcome = "cancelled"
-		default:
-			outcome = "failed"
-			h.logger.Warn("Query failed", zap.Error(err))
-			writeQueryError(w, http.StatusInternalServerError, err.Error())
-		}
+	answer := newStreamedAnswer(w, req.Format, h.limits.maxResponseBytes)
+	err = h.store.query(r.Context(), req.Query, tenant, h.limits, answer)
+	outcome, status := queryOutcome(err)
+	switch {
+	case answer.started:
+		answer.finish(err)
+	case status != 0:
+		writeQueryError(w, status, err.Error())
+	}
+	if outcome == "failed" {
+		h.logger.Warn("Query failed", zap.Error(err))
 	}
 	if h.telemetry != nil {
 		ctx := context.WithoutCancel(r.Context())
 		h.telemetry.StoreQueries.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome)))
 		h.telemetry.StoreQueryDuration.Record(ctx, time.Since(started).Seconds())
 	}
-	if err != nil {
-		return
+}
+
+// queryOutcome names how a query ended, for telemetry, and the status of an
+// error answer when none has been started; 0 when nobody reads the answer.
+func queryOutcome(err error) (outcome string, status int) {
+	var qlErr *fusionql.Error
+	switch {
+	case err == nil:
+		return "ok", http.StatusOK
+	case errors.Is(err, errAnswerTooLarge):
+		return "truncated", http.StatusOK
+	case errors.As(err, &qlErr), errors.Is(err, fusionql.ErrNotValidated):
+		return "invalid", http.StatusBadRequest
+	case errors.Is(err, errQueryTimeout):
+		return "timeout", http.StatusGatewayTimeout
+	case errors.Is(err, errMemoryLimit):
+		// 507: the store lacks the room this query needs; a narrower query,
+		// fewer at once or a larger limit can succeed.
+		return "memory_limit", http.StatusInsufficientStorage
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody reads the answer.
+		return "cancelled", 0
+	default:
+		return "failed", http.StatusInternalServerError
 	}
-	if req.Format == "csv" {
-		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		_ = writeCSV(w, result)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(result)
 }
 
 // scopeRefusal is why a request may not run a query, and its status.
@@ -175,48 +179,4 @@ func writeQueryError(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(queryError{Error: msg})
-}
-
-// writeCSV writes a header line of column names, then one line per row;
-// NULL is an empty field.
-func writeCSV(w io.Writer, result *queryResult) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(result.Columns); err != nil {
-		return err
-	}
-	record := make([]string, len(result.Columns))
-	for _, row := range result.Rows {
-		for i, v := range row {
-			record[i] = formatValue(v)
-		}
-		if err := cw.Write(record); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
-}
-
-// formatValue prints one value for CSV: numbers in full, lists as JSON.
-func formatValue(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return x
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		return strconv.FormatFloat(x, 'g', -1, 64)
-	case *big.Int:
-		return x.String()
-	case bool:
-		return strconv.FormatBool(x)
-	default:
-		b, err := json.Marshal(x)
-		if err != nil {
-			return fmt.Sprint(x)
-		}
-		return string(b)
-	}
 }

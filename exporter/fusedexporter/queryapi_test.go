@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -358,4 +359,72 @@ func TestQueryAPIRepeatedTenantHeader(t *testing.T) {
 	status, body, _ := postQueryWith(t, url, header, queryBody(t, "SELECT span.service_name FROM traces", ""))
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Contains(t, body, "the X-Tenant-ID header must name one tenant, got 2")
+}
+
+// memoryTestAPI serves a store of 200000 spans of tenant acme, 200 per
+// trace, so that a self join on trace_id yields 40M rows.
+func memoryTestAPI(t *testing.T, edit func(*fusedStore)) string {
+	t.Helper()
+	s := newTestStore(t, &testClock{t: time.Now()}, func(c *StoreConfig) {
+		c.MemoryLimit, c.MaxTempDirectorySize = 32<<20, 1<<20
+	})
+	_, err := s.db.Exec(`INSERT INTO traces (tenant, trace_id, start_time, end_time, duration_ns)
+		SELECT 'acme', 't' || (i % 1000), i, i + 1, i FROM range(200000) r(i)`)
+	require.NoError(t, err)
+	if edit != nil {
+		edit(s)
+	}
+	h := &queryHandler{store: s, tenantHeader: defaultTenantHeader, logger: zap.NewNop(),
+		limits: queryLimits{timeout: time.Minute, maxRows: 10, maxResponseBytes: 1 << 20}}
+	srv := httptest.NewServer(newQueryMux(h))
+	t.Cleanup(srv.Close)
+	return srv.URL + QueryPath
+}
+
+const selfJoin = "FROM traces a JOIN traces b ON a.trace_id = b.trace_id AND b.start_time BETWEEN a.start_time AND a.end_time + 100000000"
+
+func TestQueryAPIMemoryLimit(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(*fusedStore)
+		query string
+		want  string
+	}{
+		{
+			// 40M groups: the hash table spills, and the temp directory
+			// is full at 1 MiB. DuckDB refuses it itself.
+			name:  "duckdb out of memory",
+			query: "SELECT a.start_time, b.start_time, COUNT(*) " + selfJoin + " GROUP BY a.start_time, b.start_time",
+			want:  "Out of Memory Error",
+		},
+		{
+			// QUANTILE keeps its values outside DuckDB's accounting: the
+			// guard sees the native memory pass the limit and interrupts.
+			name: "guard",
+			edit: func(s *fusedStore) {
+				// 100 MiB before the query, then growing by 40 MiB a sample.
+				var samples atomic.Int64
+				s.nativeMemory = func() (int64, error) { return 100<<20 + (samples.Add(1)-1)*(40<<20), nil }
+			},
+			query: "SELECT COUNT(*), QUANTILE(b.duration_ns, 0.5) " + selfJoin,
+			want:  "running queries took the store's native memory from 100 MiB to 220 MiB, past the limit (32 MiB) + 64 MiB",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url := memoryTestAPI(t, tt.edit)
+			status, body, _ := postQuery(t, url, "acme", queryBody(t, tt.query, ""))
+			require.Equal(t, http.StatusInsufficientStorage, status, body)
+			var answer queryError
+			require.NoError(t, json.Unmarshal([]byte(body), &answer))
+			assert.Contains(t, answer.Error, "'store::memory_limit'")
+			assert.Contains(t, answer.Error, tt.want)
+			assert.NotContains(t, answer.Error, "\n")
+
+			// The store answers the next query.
+			status, body, _ = postQuery(t, url, "acme", queryBody(t, "SELECT COUNT(*) AS n FROM traces", ""))
+			require.Equal(t, http.StatusOK, status)
+			assert.JSONEq(t, `{"columns":["n"],"rows":[[200000]]}`, body)
+		})
+	}
 }

@@ -62,41 +62,16 @@ func (s *fusedStore) exec(ctx context.Context, query string, args ...any) (int64
 	return n, nil
 }
 
-// sweeper runs the store's sweep periodically until stop.
-type sweeper struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
 // startSweeper runs sweep every interval, counting deleted rows in swept.
-func startSweeper(s *fusedStore, interval time.Duration, logger *zap.Logger, swept metric.Int64Counter) *sweeper {
-	ctx, cancel := context.WithCancel(context.Background())
-	sw := &sweeper{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(sw.done)
-		ticker := time.NewTicker(interval)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ticker.C:
-				n, err := s.sweep(ctx)
-				if err != nil && ctx.Err() == nil {
-					logger.Warn("Store retention sweep failed", zap.Error(err))
-				}
-				if n > 0 {
-					swept.Add(ctx, n)
-					logger.Debug("Store retention sweep", zap.Int64("deleted_rows", n))
-				}
-			}
+func startSweeper(s *fusedStore, interval time.Duration, logger *zap.Logger, swept metric.Int64Counter) *periodic {
+	return startPeriodic(interval, func(ctx context.Context) {
+		n, err := s.sweep(ctx)
+		if err != nil && ctx.Err() == nil {
+			logger.Warn("Store retention sweep failed", zap.Error(err))
 		}
-	}()
-	return sw
-}
-
-// stop ends the loop and waits for a sweep in progress.
-func (sw *sweeper) stop() {
-	sw.cancel()
-	<-sw.done
+		if n > 0 {
+			swept.Add(ctx, n)
+			logger.Debug("Store retention sweep", zap.Int64("deleted_rows", n))
+		}
+	})
 }

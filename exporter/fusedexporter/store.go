@@ -32,6 +32,10 @@ type fusedStore struct {
 	connector *duckdb.Connector
 	db        *sql.DB
 	now       func() time.Time
+	// nativeMemory measures the memory the query guard holds under
+	// memory_limit; a field so tests can fake it.
+	nativeMemory func() (int64, error)
+	queryMemory  queryMemory
 
 	mu        sync.Mutex
 	conn      driver.Conn
@@ -84,7 +88,8 @@ func openStore(ctx context.Context, cfg *StoreConfig, now func() time.Time) (*fu
 	if err != nil {
 		return nil, fmt.Errorf("store: opening %q: %w", cfg.Path, err)
 	}
-	s := &fusedStore{cfg: cfg, connector: connector, db: sql.OpenDB(connector), now: now, overrides: map[string]time.Duration{}}
+	s := &fusedStore{cfg: cfg, connector: connector, db: sql.OpenDB(connector), now: now,
+		nativeMemory: nativeMemory, overrides: map[string]time.Duration{}}
 	if err := s.init(ctx); err != nil {
 		_ = s.close()
 		return nil, err
@@ -92,7 +97,26 @@ func openStore(ctx context.Context, cfg *StoreConfig, now func() time.Time) (*fu
 	return s, nil
 }
 
+// settingsSQL sets DuckDB's resource limits from the store configuration.
+// They are global settings of the database instance, so setting them once
+// on any connection covers every connection of the pool.
+func settingsSQL(cfg *StoreConfig) []string {
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+	return []string{
+		fmt.Sprintf("SET GLOBAL memory_limit = '%dB'", cfg.MemoryLimit),
+		fmt.Sprintf("SET GLOBAL threads = %d", cfg.Threads),
+		"SET GLOBAL temp_directory = " + quote(cfg.tempDirectory()),
+		fmt.Sprintf("SET GLOBAL max_temp_directory_size = '%dB'", cfg.MaxTempDirectorySize),
+	}
+}
+
 func (s *fusedStore) init(ctx context.Context) error {
+	// The limits come first: nothing runs on the instance without them.
+	for _, stmt := range settingsSQL(s.cfg) {
+		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("store: applying %q: %w", stmt, err)
+		}
+	}
 	for _, stmt := range schemaDDL() {
 		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("store: creating tables: %w", err)

@@ -101,7 +101,7 @@ func BenchmarkSeedJoin(b *testing.B) {
 	} {
 		b.Run(q.name, func(b *testing.B) {
 			for b.Loop() {
-				res, err := s.query(context.Background(), q.text, "", limits)
+				res, err := collectQuery(s, q.text, "", limits)
 				require.NoError(b, err)
 				require.Len(b, res.Rows, 100)
 			}

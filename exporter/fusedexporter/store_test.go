@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -40,14 +41,45 @@ func newTestStore(t *testing.T, clock *testClock, edit func(*StoreConfig)) *fuse
 	s, err := openStore(context.Background(), &cfg, clock.now)
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, s.close()) })
+	// The race detector's shadow memory is native too: tests that want the
+	// query memory guard fake what it measures.
+	s.nativeMemory = func() (int64, error) { return 0, nil }
 	return s
+}
+
+// queryResult is an answer collected whole, for tests; it also reads the
+// query API's JSON answers.
+type queryResult struct {
+	Columns   []string `json:"columns"`
+	Rows      [][]any  `json:"rows"`
+	Truncated bool     `json:"truncated"`
+	Error     string   `json:"error"`
+}
+
+func (r *queryResult) begin(columns []string) error {
+	r.Columns, r.Rows = columns, [][]any{}
+	return nil
+}
+
+func (r *queryResult) row(values []any) error {
+	r.Rows = append(r.Rows, slices.Clone(values))
+	return nil
+}
+
+// collectQuery runs a FusionQL query and returns its whole answer.
+func collectQuery(s *fusedStore, text, tenant string, limits queryLimits) (*queryResult, error) {
+	res := &queryResult{}
+	if err := s.query(context.Background(), text, tenant, limits, res); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // sqlRows runs raw SQL on the store and returns its rows as plain values.
 func sqlRows(t *testing.T, s *fusedStore, query string, args ...any) [][]any {
 	t.Helper()
-	res, err := s.run(context.Background(), query, args, 0)
-	require.NoError(t, err)
+	res := &queryResult{}
+	require.NoError(t, s.run(context.Background(), query, args, 0, res))
 	return res.Rows
 }
 
@@ -340,7 +372,7 @@ func TestQueryScopesTenantAndCapsRows(t *testing.T) {
 	q := "SELECT span.service_name FROM traces"
 
 	for tenant, want := range map[string]int{"acme": 5, "globex": 3, "": 8, "nobody": 0} {
-		res, err := s.query(context.Background(), q, tenant, limits)
+		res, err := collectQuery(s, q, tenant, limits)
 		require.NoError(t, err)
 		assert.Len(t, res.Rows, want, tenant)
 		for _, row := range res.Rows {
@@ -351,7 +383,7 @@ func TestQueryScopesTenantAndCapsRows(t *testing.T) {
 	}
 
 	limits.maxRows = 2
-	res, err := s.query(context.Background(), q+" LIMIT 50", "acme", limits)
+	res, err := collectQuery(s, q+" LIMIT 50", "acme", limits)
 	require.NoError(t, err)
 	assert.Len(t, res.Rows, 2)
 }
@@ -364,7 +396,7 @@ func TestQueryTimeout(t *testing.T) {
 	require.NoError(t, err)
 	limits := queryLimits{timeout: 50 * time.Millisecond, maxRows: 10, defaultTimeWindow: 0}
 	started := time.Now()
-	_, err = s.query(context.Background(),
+	_, err = collectQuery(s,
 		"SELECT COUNT(*) FROM traces a JOIN traces b ON a.trace_id = b.trace_id AND b.start_time BETWEEN a.start_time AND a.end_time + 100000000", "", limits)
 	require.ErrorIs(t, err, errQueryTimeout)
 	assert.Less(t, time.Since(started), 5*time.Second)
@@ -372,7 +404,7 @@ func TestQueryTimeout(t *testing.T) {
 
 func TestQueryErrorsArePositioned(t *testing.T) {
 	s := newTestStore(t, &testClock{t: time.Now()}, nil)
-	_, err := s.query(context.Background(), "SELECT span.nope FROM traces", "", queryLimits{maxRows: 10})
+	_, err := collectQuery(s, "SELECT span.nope FROM traces", "", queryLimits{maxRows: 10})
 	var qlErr *fusionql.Error
 	require.ErrorAs(t, err, &qlErr)
 	assert.Contains(t, err.Error(), "1:")
@@ -387,4 +419,42 @@ func TestAttributesAreJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(attributesJSON(m)), &decoded))
 	assert.Equal(t, map[string]any{"a": "b", "n": 3.0, "l": []any{true}}, decoded)
 	assert.Equal(t, "{}", attributesJSON(pcommon.NewMap()))
+}
+
+func TestStoreAppliesResourceSettings(t *testing.T) {
+	spill := filepath.Join(t.TempDir(), "spill")
+	tests := []struct {
+		name string
+		edit func(*StoreConfig)
+		want func(cfg *StoreConfig) map[string]string
+	}{
+		{
+			name: "defaults",
+			want: func(cfg *StoreConfig) map[string]string {
+				return map[string]string{"memory_limit": "512.0 MiB", "threads": "2",
+					"temp_directory": cfg.Path + ".tmp", "max_temp_directory_size": "1.0 GiB"}
+			},
+		},
+		{
+			name: "configured",
+			edit: func(c *StoreConfig) {
+				c.MemoryLimit, c.Threads, c.TempDirectory, c.MaxTempDirectorySize = 64<<20, 1, spill, 100<<20
+			},
+			want: func(*StoreConfig) map[string]string {
+				return map[string]string{"memory_limit": "64.0 MiB", "threads": "1",
+					"temp_directory": spill, "max_temp_directory_size": "100.0 MiB"}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestStore(t, &testClock{t: time.Now()}, tt.edit)
+			for name, want := range tt.want(s.cfg) {
+				// Every connection of the pool sees them: they are global.
+				for range 3 {
+					assert.Equal(t, want, sqlRows(t, s, "SELECT CAST(current_setting(?) AS VARCHAR)", name)[0][0], name)
+				}
+			}
+		})
+	}
 }
