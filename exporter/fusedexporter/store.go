@@ -44,34 +44,11 @@ type fusedStore struct {
 	overrides map[string]time.Duration
 }
 
-// columnSQLType is how each FusionQL column type is stored: timestamps and
-// durations as BIGINT nanoseconds, attribute maps as JSON text.
-func columnSQLType(t fusionql.ColumnType) string {
-	switch t {
-	case fusionql.TypeInt, fusionql.TypeTimestamp, fusionql.TypeDuration:
-		return "BIGINT"
-	case fusionql.TypeDouble:
-		return "DOUBLE"
-	case fusionql.TypeList:
-		return "BIGINT[]"
-	default:
-		return "VARCHAR"
-	}
-}
-
-// schemaDDL creates the tables FusionQL's schema describes, in its column
-// order, so the store and the query language cannot drift apart.
+// schemaDDL creates the tables FusionQL's schema describes (the DuckDB
+// dialect generates them) and the store's own retention table.
 func schemaDDL() []string {
-	stmts := make([]string, 0, len(fusionql.Schema)+1)
-	for _, t := range fusionql.Schema {
-		cols := make([]string, len(t.Columns))
-		for i, c := range t.Columns {
-			cols[i] = fmt.Sprintf("%q %s", c.Name, columnSQLType(c.Type))
-		}
-		stmts = append(stmts, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %q (%s)", t.Name, strings.Join(cols, ", ")))
-	}
-	stmts = append(stmts, "CREATE TABLE IF NOT EXISTS "+retentionTable+" (tenant VARCHAR PRIMARY KEY, retention_ns BIGINT)")
-	return stmts
+	return append(fusionql.DuckDB{}.SchemaDDL(),
+		"CREATE TABLE IF NOT EXISTS "+retentionTable+" (tenant VARCHAR PRIMARY KEY, retention_ns BIGINT)")
 }
 
 // tableOf names the table a signal's rows go to.

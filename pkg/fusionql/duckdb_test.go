@@ -4,7 +4,6 @@ import (
 	"database/sql"
 	"fmt"
 	"math/big"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,12 +28,8 @@ func openTestStore(t *testing.T) *sql.DB {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	db.SetMaxOpenConns(1) // one connection: one in-memory database
-	for _, table := range fusionql.Schema {
-		cols := make([]string, len(table.Columns))
-		for i, c := range table.Columns {
-			cols[i] = fmt.Sprintf("%q %s", c.Name, sqlType(c.Type))
-		}
-		_, err := db.Exec(fmt.Sprintf("CREATE TABLE %q (%s)", table.Name, strings.Join(cols, ", ")))
+	for _, stmt := range (fusionql.DuckDB{}).SchemaDDL() {
+		_, err := db.Exec(stmt)
 		require.NoError(t, err)
 	}
 	spans := []struct {
@@ -70,20 +65,6 @@ func openTestStore(t *testing.T) *sql.DB {
 		require.NoError(t, err)
 	}
 	return db
-}
-
-// sqlType is the store's column type for a FusionQL type.
-func sqlType(t fusionql.ColumnType) string {
-	switch t {
-	case fusionql.TypeInt, fusionql.TypeTimestamp, fusionql.TypeDuration:
-		return "BIGINT"
-	case fusionql.TypeDouble:
-		return "DOUBLE"
-	case fusionql.TypeList:
-		return "BIGINT[]"
-	default:
-		return "VARCHAR"
-	}
 }
 
 // TestDuckDBRunsTranslation runs translated queries on DuckDB and checks the
