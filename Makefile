@@ -4,7 +4,7 @@ BIN       := bin/otelcol-fusion
 CONFIG    ?= distro/config.yaml
 FUZZTIME  ?= 60s
 
-.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory testbed testbed-stock testbed-smoke bench bench-store bench-raftwal fuzz lint generate check-generate tidy clean
+.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-stock testbed-smoke bench bench-store bench-raftwal fuzz lint generate check-generate tidy clean
 
 all: build
 
@@ -69,6 +69,10 @@ testbed-smoke: build
 ## e2e-isolation: only the tenant quota isolation test (A floods at 10x its quota; B loses nothing, B's p99 within 20% of B alone)
 e2e-isolation:
 	$(GO) test -race -count=1 -timeout 10m -v -run TestTenantQuotaIsolation ./e2e/
+
+## e2e-durability: only the kill -9 tests (default config; agent -> gateway with the gateway killed), 3 rounds each: acknowledged spans lost and duplicated
+e2e-durability:
+	$(GO) test -race -count=1 -timeout 10m -v -run TestKill9 ./e2e/
 
 ## e2e-store-memory: the store memory tests (4 concurrent heavy queries under store::memory_limit; a large answer under max_response_bytes), RSS measured; wants a quiet machine
 e2e-store-memory:
