@@ -8,7 +8,7 @@ FUZZTIME  ?= 60s
 
 all: build
 
-## build: compile otelcol-fusion from the ocb output in distro/ (cgo: the fused store embeds DuckDB), and the fusionql CLI
+## build: compile otelcol-fusion from the ocb output in distro/ (cgo: the fusionstore extension embeds DuckDB), and the fusionql CLI
 build:
 	CGO_ENABLED=1 $(GO) build -trimpath -o $(BIN) ./distro
 	$(GO) build -trimpath -o bin/fusionql ./cmd/fusionql

@@ -27,7 +27,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// The seed queries of the fused store, as a user types them.
+// The seed queries of the fusion store, as a user types them.
 const (
 	seedQuery = `SELECT span.operation, log.level, metric.value FROM traces ` +
 		`JOIN logs ON traces.trace_id = logs.trace_id AND logs.timestamp BETWEEN traces.start_time AND traces.end_time ` +

@@ -1,5 +1,5 @@
 // Command fusionql runs a FusionQL query against the query API of an
-// otelcol-fusion that holds a fused store, and prints the answer.
+// otelcol-fusion that holds a fusion store (the fusionstore extension), and prints the answer.
 //
 //	fusionql [--endpoint http://127.0.0.1:4320] [--tenant T] [--token TOKEN] [--format table|json|csv] 'SELECT ...'
 //
