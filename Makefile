@@ -8,7 +8,7 @@ FUZZTIME  ?= 60s
 
 all: build
 
-## build: compile otelcol-fusion from the ocb output in distro/ (cgo: the fused store embeds DuckDB), and the fusionql CLI
+## build: compile otelcol-fusion from the ocb output in distro/ (cgo: the fusionstore extension embeds DuckDB), and the fusionql CLI
 build:
 	CGO_ENABLED=1 $(GO) build -trimpath -o $(BIN) ./distro
 	$(GO) build -trimpath -o bin/fusionql ./cmd/fusionql
@@ -83,11 +83,11 @@ bench:
 	$(GO) run ./pkg/otlpgo/internal/benchtable
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=200x ./pkg/otlpgo/...
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=2000x ./processor/fusionprocessor/
-	$(GO) test -run='^$$' -bench=BenchmarkStoreIngest -benchtime=20x ./exporter/fusedexporter/
+	$(GO) test -run='^$$' -bench=BenchmarkStoreIngest -benchtime=20x ./pkg/fusionstore/
 
 ## bench-store: the seed join over 10M spans, 10M logs and 1M metric points (builds the data first; minutes)
 bench-store:
-	$(GO) test -run='^$$' -bench=BenchmarkSeedJoin -benchtime=5x -timeout=30m ./exporter/fusedexporter/
+	$(GO) test -run='^$$' -bench=BenchmarkSeedJoin -benchtime=5x -timeout=30m ./pkg/fusionstore/
 
 ## bench-raftwal: enqueue throughput and p50/p99 of raftwal (1 and 3 nodes) beside file_storage (fsync on/off), 1 and 16 writers
 bench-raftwal:

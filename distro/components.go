@@ -16,6 +16,7 @@ import (
 	otlphttpexporter "go.opentelemetry.io/collector/exporter/otlphttpexporter"
 	fileexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter"
 	fusedexporter "github.com/otelfusion/otelfusion/exporter/fusedexporter"
+	fusionstoreexporter "github.com/otelfusion/otelfusion/exporter/fusionstoreexporter"
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	pprofextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension"
 	zpagesextension "go.opentelemetry.io/collector/extension/zpagesextension"
@@ -23,6 +24,7 @@ import (
 	bearertokenauthextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension"
 	raftwal "github.com/otelfusion/otelfusion/extension/raftwal"
 	tenantauthextension "github.com/otelfusion/otelfusion/extension/tenantauthextension"
+	fusionstoreextension "github.com/otelfusion/otelfusion/extension/fusionstoreextension"
 	batchprocessor "go.opentelemetry.io/collector/processor/batchprocessor"
 	memorylimiterprocessor "go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	fusionprocessor "github.com/otelfusion/otelfusion/processor/fusionprocessor"
@@ -59,6 +61,7 @@ func components() (otelcol.Factories, error) {
 		bearertokenauthextension.NewFactory(),
 		raftwal.NewFactory(),
 		tenantauthextension.NewFactory(),
+		fusionstoreextension.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -71,6 +74,7 @@ func components() (otelcol.Factories, error) {
 		bearertokenauthextension.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/extension/bearertokenauthextension v0.165.1",
 		raftwal.NewFactory().Type(): "github.com/otelfusion/otelfusion v0.0.0",
 		tenantauthextension.NewFactory().Type(): "github.com/otelfusion/otelfusion v0.0.0",
+		fusionstoreextension.NewFactory().Type(): "github.com/otelfusion/otelfusion v0.0.0",
 	})
 
 	factories.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
@@ -91,6 +95,7 @@ func components() (otelcol.Factories, error) {
 		otlphttpexporter.NewFactory(),
 		fileexporter.NewFactory(),
 		fusedexporter.NewFactory(),
+		fusionstoreexporter.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -101,6 +106,7 @@ func components() (otelcol.Factories, error) {
 		otlphttpexporter.NewFactory().Type(): "go.opentelemetry.io/collector/exporter/otlphttpexporter v0.165.0",
 		fileexporter.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter v0.165.1",
 		fusedexporter.NewFactory().Type(): "github.com/otelfusion/otelfusion v0.0.0",
+		fusionstoreexporter.NewFactory().Type(): "github.com/otelfusion/otelfusion v0.0.0",
 	})
 
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](

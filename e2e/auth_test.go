@@ -68,6 +68,9 @@ extensions:
   tenantauth:
     tenants: {acme: bearertokenauth/acme, globex: bearertokenauth/globex}
     admins: [bearertokenauth/ops]
+  fusionstore:
+    path: %s/fusion.duckdb
+    query: {endpoint: 127.0.0.1:%d, auth: {authenticator: tenantauth}}
 receivers:
   otlpgo:
     protocols:
@@ -79,19 +82,16 @@ processors:
   tenant_quota:
     admin: {endpoint: 127.0.0.1:%d, auth: {authenticator: tenantauth}}
 exporters:
-  fused:
-    store:
-      path: %s/fusion.duckdb
-      query: {endpoint: 127.0.0.1:%d, auth: {authenticator: tenantauth}}
+  fusionstore: {extension: fusionstore}
 service:
-  extensions: [health_check, bearertokenauth/acme, bearertokenauth/globex, bearertokenauth/ops, tenantauth]
+  extensions: [health_check, bearertokenauth/acme, bearertokenauth/globex, bearertokenauth/ops, tenantauth, fusionstore]
   pipelines:
-    traces: {receivers: [otlpgo], processors: [tenant_quota], exporters: [fused]}
-    logs: {receivers: [otlpgo], processors: [tenant_quota], exporters: [fused]}
-    metrics: {receivers: [otlpgo], processors: [tenant_quota], exporters: [fused]}
+    traces: {receivers: [otlpgo], processors: [tenant_quota], exporters: [fusionstore]}
+    logs: {receivers: [otlpgo], processors: [tenant_quota], exporters: [fusionstore]}
+    metrics: {receivers: [otlpgo], processors: [tenant_quota], exporters: [fusionstore]}
 %s
-`, health, acmeToken, globexToken, opsToken, grpcPort, httpPort, fusedPort, adminPort,
-		filepath.ToSlash(t.TempDir()), queryPort, telemetry(freePort(t)))
+`, health, acmeToken, globexToken, opsToken, filepath.ToSlash(t.TempDir()), queryPort,
+		grpcPort, httpPort, fusedPort, adminPort, telemetry(freePort(t)))
 	return &authGateway{
 		collector:    startCollector(t, "auth", writeConfig(t, "auth", config), health),
 		fusedURL:     fmt.Sprintf("http://127.0.0.1:%d%s", fusedPort, otlpgo.HTTPPath),

@@ -176,7 +176,7 @@ func sendUntilKill(t *testing.T, endpoint string, round byte, kill func()) acked
 	return load
 }
 
-// waitStoreSettled waits until no fused exporter queue in queueMetrics holds
+// waitStoreSettled waits until no fused or fusionstore exporter queue in queueMetrics holds
 // anything and the store's span count has not changed for two polls a second
 // apart; it returns that count.
 func waitStoreSettled(t *testing.T, queryURL string, queueMetrics ...string) int {
@@ -185,7 +185,8 @@ func waitStoreSettled(t *testing.T, queryURL string, queueMetrics ...string) int
 	waitFor(t, 90*time.Second, "the queues to drain into the store", func() bool {
 		queued := 0.0
 		for _, url := range queueMetrics {
-			queued += scrapeMetric(t, url, "otelcol_exporter_queue_size", `exporter="fused"`)
+			queued += scrapeMetric(t, url, "otelcol_exporter_queue_size", `exporter="fused"`) +
+				scrapeMetric(t, url, "otelcol_exporter_queue_size", `exporter="fusionstore"`)
 		}
 		count := countRows(t, queryURL, "traces", "default")
 		if queued == 0 && count >= 0 && count == last {
@@ -204,9 +205,9 @@ func waitStoreSettled(t *testing.T, queryURL string, queueMetrics ...string) int
 // the kill falls mid-stream: rows being written, a queue not empty.
 func underLoad(t *testing.T, metricsURL string) string {
 	t.Helper()
-	return fmt.Sprintf("the store had written %.0f span rows in this run and the fused queue held %.0f spans",
-		scrapeMetric(t, metricsURL, "otelcol_exporter_fused_store_rows", `table="traces"`),
-		scrapeMetric(t, metricsURL, "otelcol_exporter_queue_size", `exporter="fused"`, `data_type="traces"`))
+	return fmt.Sprintf("the store had written %.0f span rows in this run and the fusionstore queue held %.0f spans",
+		scrapeMetric(t, metricsURL, "otelcol_fusionstore_rows", `table="traces"`),
+		scrapeMetric(t, metricsURL, "otelcol_exporter_queue_size", `exporter="fusionstore"`, `data_type="traces"`))
 }
 
 // callCopies is what the store holds of one Export call's spans.

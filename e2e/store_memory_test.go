@@ -24,9 +24,9 @@ import (
 )
 
 const (
-	memoryTestLimit    = 256 << 20 // store::memory_limit
+	memoryTestLimit    = 256 << 20 // fusionstore::memory_limit
 	memoryTestMargin   = 128 << 20 // what the collector may hold beyond it
-	memoryTestMaxBytes = 8 << 20   // store::query::max_response_bytes
+	memoryTestMaxBytes = 8 << 20   // fusionstore::query::max_response_bytes
 )
 
 // memoryCollector is a collector whose store is bounded: memoryLimit,
@@ -52,27 +52,27 @@ func startMemoryCollector(t *testing.T, name string, memoryLimit int64) *memoryC
 	config := fmt.Sprintf(`
 extensions:
   health_check: {endpoint: 127.0.0.1:%d}
+  fusionstore:
+    path: %s
+    retention: 0s
+    memory_limit: %d
+    threads: 2
+    checkpoint_interval: 2s
+    query:
+      endpoint: 127.0.0.1:%d
+      query_timeout: 5s
+      max_response_bytes: %d
 receivers:
   otlpgo:
     fused: {endpoint: 127.0.0.1:%d}
 exporters:
-  fused:
-    store:
-      path: %s
-      retention: 0s
-      memory_limit: %d
-      threads: 2
-      checkpoint_interval: 2s
-      query:
-        endpoint: 127.0.0.1:%d
-        query_timeout: 5s
-        max_response_bytes: %d
+  fusionstore: {extension: fusionstore}
 service:
-  extensions: [health_check]
+  extensions: [health_check, fusionstore]
   pipelines:
-    traces: {receivers: [otlpgo], exporters: [fused]}
-    logs: {receivers: [otlpgo], exporters: [fused]}
-`, health, fusedPort, dbPath, memoryLimit, queryPort, memoryTestMaxBytes)
+    traces: {receivers: [otlpgo], exporters: [fusionstore]}
+    logs: {receivers: [otlpgo], exporters: [fusionstore]}
+`, health, dbPath, memoryLimit, queryPort, memoryTestMaxBytes, fusedPort)
 	return &memoryCollector{
 		collectorProcess: startCollector(t, name, writeConfig(t, name, config), health),
 		fusedURL:         fmt.Sprintf("http://127.0.0.1:%d%s", fusedPort, otlpgo.HTTPPath),
@@ -221,7 +221,7 @@ func TestStoreMemoryHeavyQueries(t *testing.T) {
 		t.Logf("query %d: %d in %s %s", i, a.status, a.elapsed.Round(time.Millisecond), answer.Error)
 		assert.Contains(t, []int{http.StatusOK, http.StatusInsufficientStorage, http.StatusGatewayTimeout}, a.status, string(a.body))
 		if a.status == http.StatusInsufficientStorage {
-			assert.Contains(t, answer.Error, "'store::memory_limit'")
+			assert.Contains(t, answer.Error, "'memory_limit'")
 		}
 	}
 	assert.Less(t, peak, base+memoryTestLimit+memoryTestMargin,
@@ -290,7 +290,7 @@ func TestStoreMemoryLargeAnswer(t *testing.T) {
 		mib(base), mib(peak), mib(peak-base), mib(memoryTestMaxBytes), mib(records*bodyLen), mib(memoryLimit))
 	assert.Len(t, got.Rows, fitting)
 	assert.True(t, got.Truncated)
-	assert.Contains(t, got.Error, "'store::query::max_response_bytes'")
+	assert.Contains(t, got.Error, "'query::max_response_bytes'")
 	assert.Equal(t, "true", answer.trailer.Get("X-Fusion-Truncated"))
 	assert.LessOrEqual(t, len(answer.body), memoryTestMaxBytes+200)
 	// DuckDB reads the table and computes the whole result before the first

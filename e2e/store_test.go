@@ -27,7 +27,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// The seed queries of the fused store, as a user types them.
+// The seed queries of the fusion store, as a user types them.
 const (
 	seedQuery = `SELECT span.operation, log.level, metric.value FROM traces ` +
 		`JOIN logs ON traces.trace_id = logs.trace_id AND logs.timestamp BETWEEN traces.start_time AND traces.end_time ` +
@@ -243,23 +243,23 @@ func TestStoreAnswersSeedQueries(t *testing.T) {
 	config := fmt.Sprintf(`
 extensions:
   health_check: {endpoint: 127.0.0.1:%d}
+  fusionstore:
+    path: %s/store/fusion.duckdb
+    query: {endpoint: 127.0.0.1:%d}
 receivers:
   otlpgo:
     protocols:
       grpc: {endpoint: 127.0.0.1:%d}
 exporters:
-  fused:
-    store:
-      path: %s/store/fusion.duckdb
-      query: {endpoint: 127.0.0.1:%d}
+  fusionstore: {extension: fusionstore}
 service:
-  extensions: [health_check]
+  extensions: [health_check, fusionstore]
   pipelines:
-    traces: {receivers: [otlpgo], exporters: [fused]}
-    logs: {receivers: [otlpgo], exporters: [fused]}
-    metrics: {receivers: [otlpgo], exporters: [fused]}
+    traces: {receivers: [otlpgo], exporters: [fusionstore]}
+    logs: {receivers: [otlpgo], exporters: [fusionstore]}
+    metrics: {receivers: [otlpgo], exporters: [fusionstore]}
 %s
-`, health, grpcPort, t.TempDir(), queryPort, telemetry(freePort(t)))
+`, health, t.TempDir(), queryPort, grpcPort, telemetry(freePort(t)))
 	collector := startCollector(t, "store", writeConfig(t, "store", config), health)
 	url := fmt.Sprintf("http://127.0.0.1:%d/v1/query", queryPort)
 	endpoint := fmt.Sprintf("127.0.0.1:%d", grpcPort)

@@ -110,27 +110,26 @@ extensions:
   tenantauth:
     tenants: {alpha: bearertokenauth/alpha, beta: bearertokenauth/beta}
     admins: [bearertokenauth/ops]
+  fusionstore:
+    path: %s/fusion.duckdb
+    sweep_interval: 500ms
+    query:
+      endpoint: 127.0.0.1:%d
+%%s
 receivers:
   otlpgo:
     protocols:
       http: {endpoint: 127.0.0.1:%d}
     fused: {endpoint: 127.0.0.1:%d}
 exporters:
-  fused:
-    flush: {timeout: 50ms}
-    store:
-      path: %s/fusion.duckdb
-      sweep_interval: 500ms
-      query:
-        endpoint: 127.0.0.1:%d
-%%s
+  fusionstore: {extension: fusionstore}
 service:
-  extensions: [health_check, bearertokenauth/alpha, bearertokenauth/beta, bearertokenauth/ops, tenantauth]
+  extensions: [health_check, bearertokenauth/alpha, bearertokenauth/beta, bearertokenauth/ops, tenantauth, fusionstore]
   pipelines:
-    traces: {receivers: [otlpgo], exporters: [fused]}
-`, health, httpPort, fusedPort, filepath.ToSlash(dir), queryPort)
+    traces: {receivers: [otlpgo], exporters: [fusionstore]}
+`, health, filepath.ToSlash(dir), queryPort, httpPort, fusedPort)
 	open := writeConfig(t, "open", fmt.Sprintf(base, ""))
-	withAuth := writeConfig(t, "auth", fmt.Sprintf(base, "        auth: {authenticator: tenantauth}"))
+	withAuth := writeConfig(t, "auth", fmt.Sprintf(base, "      auth: {authenticator: tenantauth}"))
 
 	fusedURL := fmt.Sprintf("http://127.0.0.1:%d/v1/fused", fusedPort)
 	otlpURL := fmt.Sprintf("http://127.0.0.1:%d/v1/traces", httpPort)

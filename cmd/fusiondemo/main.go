@@ -2,7 +2,7 @@
 // instrumented with the OpenTelemetry Go SDK, handle checkout requests; the
 // payment gateway they depend on is slow on some of them and the payment
 // service logs errors while it waits. The demo sends it all to a running
-// otelcol-fusion and waits until the fused store holds it.
+// otelcol-fusion and waits until the fusion store holds it.
 package main
 
 import (

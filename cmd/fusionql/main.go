@@ -1,5 +1,5 @@
 // Command fusionql runs a FusionQL query against the query API of an
-// otelcol-fusion that holds a fused store, and prints the answer.
+// otelcol-fusion that holds a fusion store (the fusionstore extension), and prints the answer.
 //
 //	fusionql [--endpoint http://127.0.0.1:4320] [--tenant T] [--token TOKEN] [--format table|json|csv] 'SELECT ...'
 //
@@ -37,7 +37,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	flags.SetOutput(stderr)
 	endpoint := flags.String("endpoint", envOr("FUSIONQL_ENDPOINT", "http://127.0.0.1:4320"), "query API base URL (env FUSIONQL_ENDPOINT)")
 	tenantFlag := flags.String("tenant", defaultTenant, "tenant to scope the query to (env FUSIONQL_TENANT); with --token and no tenant named, none: the credential decides")
-	tenantHeader := flags.String("tenant-header", "X-Tenant-ID", "header the tenant is sent in (the server's store::query::tenant_header)")
+	tenantHeader := flags.String("tenant-header", "X-Tenant-ID", "header the tenant is sent in (the fusionstore extension's query::tenant_header)")
 	tokenFlag := flags.String("token", "", "bearer token sent as 'Authorization: Bearer' (env FUSIONQL_TOKEN)")
 	format := flags.String("format", "table", "output: table, json or csv")
 	timeout := flags.Duration("timeout", 2*time.Minute, "give up waiting for the answer after this long")

@@ -40,10 +40,10 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if req.Format == "csv" {
 			_, _ = w.Write([]byte("body\nx\n"))
 		} else {
-			_, _ = w.Write([]byte(`{"columns":["body"],"rows":[["x"]],"truncated":true,"error":"answer exceeded 'store::query::max_response_bytes'"}`))
+			_, _ = w.Write([]byte(`{"columns":["body"],"rows":[["x"]],"truncated":true,"error":"answer exceeded 'query::max_response_bytes'"}`))
 		}
 		w.Header().Set("X-Fusion-Truncated", "true")
-		w.Header().Set("X-Fusion-Error", "answer exceeded 'store::query::max_response_bytes'")
+		w.Header().Set("X-Fusion-Error", "answer exceeded 'query::max_response_bytes'")
 	case strings.Contains(req.Query, "bad"):
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = w.Write([]byte(`{"error":"fusionql: 1:8: unknown column \"bad\""}`))
@@ -110,7 +110,7 @@ func TestTruncatedAnswer(t *testing.T) {
 	defer srv.Close()
 	for _, tt := range []struct{ format, out string }{
 		{"table", "body\n----\nx\n(1 row)\n"},
-		{"json", `{"columns":["body"],"rows":[["x"]],"truncated":true,"error":"answer exceeded 'store::query::max_response_bytes'"}`},
+		{"json", `{"columns":["body"],"rows":[["x"]],"truncated":true,"error":"answer exceeded 'query::max_response_bytes'"}`},
 		{"csv", "body\nx\n"},
 	} {
 		t.Run(tt.format, func(t *testing.T) {
@@ -118,7 +118,7 @@ func TestTruncatedAnswer(t *testing.T) {
 			code, out, errOut := runCLI(t, "", "--endpoint", srv.URL, "--format", tt.format, "SELECT huge")
 			assert.Equal(t, 1, code)
 			assert.Equal(t, tt.out, out)
-			assert.Equal(t, "fusionql: the answer is incomplete: answer exceeded 'store::query::max_response_bytes'\n", errOut)
+			assert.Equal(t, "fusionql: the answer is incomplete: answer exceeded 'query::max_response_bytes'\n", errOut)
 		})
 	}
 }

@@ -8,8 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/config/configauth"
-	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
@@ -67,67 +65,15 @@ func TestLoadConfig(t *testing.T) {
 		},
 		{
 			id:      component.NewIDWithName(metadata.Type, "no_endpoint"),
-			wantErr: "at least one of 'endpoint' or 'store::path' must be set",
+			wantErr: "'endpoint' must be set",
 		},
 		{
-			id: component.NewIDWithName(metadata.Type, "store"),
-			want: withDefaults(func(cfg *Config) {
-				store := defaultStoreConfig()
-				store.Path = "./data/fusion.duckdb"
-				cfg.Store = configoptional.Some(store)
-			}),
+			id:      component.NewIDWithName(metadata.Type, "store"),
+			wantErr: errStoreMoved.Error(),
 		},
 		{
-			id: component.NewIDWithName(metadata.Type, "store_full"),
-			want: withDefaults(func(cfg *Config) {
-				cfg.ClientConfig.Endpoint = "https://gateway.example.com:4319"
-				store := defaultStoreConfig()
-				store.Path = "/var/lib/otelcol/fusion.duckdb"
-				store.TenantAttribute = "customer.id"
-				store.Retention = 72 * time.Hour
-				store.RetentionAttribute = "quota.retention"
-				store.SweepInterval = 5 * time.Minute
-				store.MemoryLimit = 256 << 20
-				store.Threads = 4
-				store.TempDirectory = "/var/tmp/fusion-spill"
-				store.MaxTempDirectorySize = 4 << 30
-				store.CheckpointInterval = 10 * time.Second
-				query := store.Query.Get()
-				query.ServerConfig.NetAddr.Endpoint = "0.0.0.0:5320"
-				query.ServerConfig.MaxRequestBodySize = 65536
-				query.QueryTimeout = 5 * time.Second
-				query.MaxRows = 500
-				query.MaxResponseBytes = 1 << 20
-				query.DefaultTimeWindow = 15 * time.Minute
-				query.TenantHeader = "X-Scope-OrgID"
-				query.ServerConfig.Auth = configoptional.Some(confighttp.AuthConfig{
-					Config: configauth.Config{AuthenticatorID: component.MustNewID("tenantauth")},
-				})
-				cfg.Store = configoptional.Some(store)
-			}),
-		},
-		{
-			id: component.NewIDWithName(metadata.Type, "store_no_query"),
-			want: withDefaults(func(cfg *Config) {
-				store := defaultStoreConfig()
-				store.Path = "fusion.duckdb"
-				store.Query = configoptional.None[QueryConfig]()
-				cfg.Store = configoptional.Some(store)
-			}),
-		},
-		{
-			id:      component.NewIDWithName(metadata.Type, "store_no_path"),
-			wantErr: "at least one of 'endpoint' or 'store::path' must be set\n'store::path' must be set",
-		},
-		{
-			id: component.NewIDWithName(metadata.Type, "store_bad"),
-			wantErr: "'store::retention' must not be negative, got -1h0m0s\n'store::sweep_interval' must be positive, got 0s\n" +
-				"'store::memory_limit' must be at least 16777216 (16 MiB), got 1048576\n'store::threads' must be positive, got 0\n" +
-				"'store::max_temp_directory_size' must be positive, got 0\n'store::checkpoint_interval' must not be negative, got -1s\n" +
-				"'store::query::endpoint' must be set\n'store::query::query_timeout' must be positive, got 0s\n" +
-				"'store::query::max_rows' must be positive, got 0\n'store::query::max_response_bytes' must be at least 1024, got 100\n" +
-				"'store::query::tenant_header' must be set: a query names its tenant in it\n" +
-				"'store::query::default_time_window' must not be negative, got -1m0s",
+			id:      component.NewIDWithName(metadata.Type, "store_bare"),
+			wantErr: errStoreMoved.Error(),
 		},
 		{
 			id:      component.NewIDWithName(metadata.Type, "not_a_url"),

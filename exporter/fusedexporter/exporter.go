@@ -3,13 +3,10 @@ package fusedexporter
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"runtime"
-	"sync"
-	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -38,30 +35,17 @@ type fusedExporter struct {
 	settings  component.TelemetrySettings
 	telemetry *metadata.TelemetryBuilder
 
-	// now is the store's clock (retention, default time window).
-	now func() time.Time
-
 	// Set by Start; Start and Shutdown are serialised by sharedcomponent.
 	client      *http.Client
 	coalescer   *coalescer
 	sendCtx     context.Context
 	cancelSends context.CancelFunc
-
-	// The store sink, when 'store' is configured.
-	store        *fusedStore
-	sweeper      *periodic
-	checkpointer *periodic
-	querySrv     *http.Server
-	queryServe   sync.WaitGroup
 }
 
 func newFusedExporter(cfg *Config, set exporter.Settings) (*fusedExporter, error) {
-	var target string
-	if cfg.ClientConfig.Endpoint != "" {
-		var err error
-		if target, err = fusedURL(cfg.ClientConfig.Endpoint); err != nil {
-			return nil, err
-		}
+	target, err := fusedURL(cfg.ClientConfig.Endpoint)
+	if err != nil {
+		return nil, err
 	}
 	telemetry, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
@@ -73,25 +57,15 @@ func newFusedExporter(cfg *Config, set exporter.Settings) (*fusedExporter, error
 		userAgent: fmt.Sprintf("%s/%s (%s/%s)", set.BuildInfo.Command, set.BuildInfo.Version, runtime.GOOS, runtime.GOARCH),
 		settings:  set.TelemetrySettings,
 		telemetry: telemetry,
-		now:       time.Now,
 	}, nil
 }
 
-// Start opens the store and its query API when configured, then builds the
-// HTTP client (auth and middleware extensions come from host) and starts the
-// coalescer when an endpoint is configured.
+// Start builds the HTTP client (auth and middleware extensions come from
+// host) and starts the coalescer.
 func (e *fusedExporter) Start(ctx context.Context, host component.Host) error {
-	if e.cfg.Store.HasValue() {
-		if err := e.startStore(ctx, host); err != nil {
-			return errors.Join(err, e.stopStore(ctx))
-		}
-	}
-	if e.url == "" {
-		return nil
-	}
 	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.settings)
 	if err != nil {
-		return errors.Join(err, e.stopStore(ctx))
+		return err
 	}
 	e.client = client
 	e.sendCtx, e.cancelSends = context.WithCancel(context.Background())
@@ -100,84 +74,18 @@ func (e *fusedExporter) Start(ctx context.Context, host component.Host) error {
 	return nil
 }
 
-func (e *fusedExporter) startStore(ctx context.Context, host component.Host) error {
-	storeCfg := e.cfg.Store.Get()
-	store, err := openStore(ctx, storeCfg, e.now)
-	if err != nil {
-		return err
-	}
-	e.store = store
-	e.sweeper = startSweeper(store, storeCfg.SweepInterval, e.settings.Logger, e.telemetry.StoreSweptRows)
-	if storeCfg.CheckpointInterval > 0 {
-		e.checkpointer = startCheckpointer(store, storeCfg.CheckpointInterval, e.settings.Logger)
-	}
-	if !storeCfg.Query.HasValue() {
+// Shutdown sends what the coalescer holds and waits for requests in flight;
+// when ctx ends first they are cancelled and their pushes fail. By the time
+// exporterhelper calls it, the queues have already drained. Safe without
+// Start.
+func (e *fusedExporter) Shutdown(ctx context.Context) error {
+	if e.coalescer == nil {
 		return nil
 	}
-	queryCfg := storeCfg.Query.Get()
-	handler := &queryHandler{
-		store: store,
-		limits: queryLimits{timeout: queryCfg.QueryTimeout, maxRows: queryCfg.MaxRows,
-			maxResponseBytes: queryCfg.MaxResponseBytes, defaultTimeWindow: queryCfg.DefaultTimeWindow},
-		tenantHeader: queryCfg.TenantHeader,
-		logger:       e.settings.Logger,
-		telemetry:    e.telemetry,
-	}
-	listener, err := queryCfg.ServerConfig.ToListener(ctx)
-	if err != nil {
-		return fmt.Errorf("store: query API listener: %w", err)
-	}
-	srv, err := queryCfg.ServerConfig.ToServer(ctx, host.GetExtensions(), e.settings, newQueryMux(handler))
-	if err != nil {
-		_ = listener.Close()
-		return fmt.Errorf("store: query API server: %w", err)
-	}
-	e.querySrv = srv
-	e.settings.Logger.Info("Fused store query API listening", zap.String("endpoint", listener.Addr().String()),
-		zap.String("path", QueryPath), zap.String("store", storeCfg.Path))
-	e.queryServe.Go(func() {
-		if err := srv.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			e.settings.Logger.Error("Query API stopped", zap.Error(err))
-		}
-	})
-	return nil
-}
-
-// stopStore stops the query API, the sweeper and the checkpointer, then
-// closes the database (which checkpoints it one last time).
-func (e *fusedExporter) stopStore(ctx context.Context) error {
-	var errs error
-	if e.querySrv != nil {
-		if err := e.querySrv.Shutdown(ctx); err != nil {
-			errs = errors.Join(errs, e.querySrv.Close())
-		}
-		e.queryServe.Wait()
-		e.querySrv = nil
-	}
-	e.sweeper.stop()
-	e.sweeper = nil
-	e.checkpointer.stop()
-	e.checkpointer = nil
-	if e.store != nil {
-		// e.store stays set: a late push finds the store closed (errShutdown)
-		// instead of racing with this write.
-		errs = errors.Join(errs, e.store.close())
-	}
-	return errs
-}
-
-// Shutdown sends what the coalescer holds and waits for requests in flight;
-// when ctx ends first they are cancelled and their pushes fail. Then it
-// closes the store. By the time exporterhelper calls it, the queues have
-// already drained.
-func (e *fusedExporter) Shutdown(ctx context.Context) error {
-	var err error
-	if e.coalescer != nil {
-		err = e.coalescer.stop(ctx, e.cancelSends)
-		e.cancelSends()
-		e.client.CloseIdleConnections()
-	}
-	return errors.Join(err, e.stopStore(ctx))
+	err := e.coalescer.stop(ctx, e.cancelSends)
+	e.cancelSends()
+	e.client.CloseIdleConnections()
+	return err
 }
 
 // sendersPerSignal is how many pushes of one signal exporterhelper can have
@@ -193,15 +101,6 @@ func (e *fusedExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 	if td.ResourceSpans().Len() == 0 {
 		return nil
 	}
-	if e.store != nil {
-		if err := e.store.appendTraces(td); err != nil {
-			return err
-		}
-		e.countStored(ctx, signalTraces, td.SpanCount())
-	}
-	if e.url == "" {
-		return nil
-	}
 	p := newPush(signalTraces, td.SpanCount())
 	p.traces = td
 	return e.submit(ctx, p)
@@ -209,15 +108,6 @@ func (e *fusedExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 
 func (e *fusedExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	if ld.ResourceLogs().Len() == 0 {
-		return nil
-	}
-	if e.store != nil {
-		if err := e.store.appendLogs(ld); err != nil {
-			return err
-		}
-		e.countStored(ctx, signalLogs, ld.LogRecordCount())
-	}
-	if e.url == "" {
 		return nil
 	}
 	p := newPush(signalLogs, ld.LogRecordCount())
@@ -229,23 +119,9 @@ func (e *fusedExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) err
 	if md.ResourceMetrics().Len() == 0 {
 		return nil
 	}
-	if e.store != nil {
-		if err := e.store.appendMetrics(md); err != nil {
-			return err
-		}
-		e.countStored(ctx, signalMetrics, md.DataPointCount())
-	}
-	if e.url == "" {
-		return nil
-	}
 	p := newPush(signalMetrics, md.DataPointCount())
 	p.metrics = md
 	return e.submit(ctx, p)
-}
-
-// countStored counts rows written to the store.
-func (e *fusedExporter) countStored(ctx context.Context, s signal, rows int) {
-	e.telemetry.StoreRows.Add(ctx, int64(rows), metric.WithAttributes(attribute.String("table", tableOf(s))))
 }
 
 func (e *fusedExporter) submit(ctx context.Context, p *push) error {

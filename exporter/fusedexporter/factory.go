@@ -20,27 +20,6 @@ const (
 	defaultTimeout       = 30 * time.Second
 	defaultFlushTimeout  = 200 * time.Millisecond
 	defaultFlushMaxItems = 8192
-
-	defaultTenantAttribute    = "tenant.id"
-	defaultRetention          = 7 * 24 * time.Hour
-	defaultRetentionAttribute = "otelfusion.retention"
-	defaultSweepInterval      = time.Minute
-	// DuckDB's own default is 80% of RAM: far more than a collector should
-	// hold for its queries.
-	defaultMemoryLimit          = 512 << 20
-	defaultThreads              = 2
-	defaultMaxTempDirectorySize = 1 << 30
-	defaultCheckpointInterval   = 30 * time.Second
-	defaultQueryEndpoint        = "127.0.0.1:4320"
-	// Below confighttp's default write_timeout (30s), so a timed-out query
-	// still gets its 504 answer written.
-	defaultQueryTimeout = 20 * time.Second
-	defaultMaxRows      = 10000
-	defaultMaxResponse  = 16 << 20
-	defaultTimeWindow   = time.Hour
-	defaultTenantHeader = "X-Tenant-ID"
-	// A query is text: 1 MiB is far more than any real one needs.
-	defaultQueryMaxBodySize = 1 << 20
 )
 
 // NewFactory returns the factory of the fused exporter.
@@ -65,33 +44,6 @@ func createDefaultConfig() component.Config {
 		Flush:            FlushConfig{Timeout: defaultFlushTimeout, MaxItems: defaultFlushMaxItems},
 		QueueConfig:      configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
 		RetryConfig:      configretry.NewDefaultBackOffConfig(),
-		Store:            configoptional.Default(defaultStoreConfig()),
-	}
-}
-
-// defaultStoreConfig is what a bare `store:` key starts from; the store is
-// off until the key is present.
-func defaultStoreConfig() StoreConfig {
-	server := confighttp.NewDefaultServerConfig()
-	server.NetAddr.Endpoint = defaultQueryEndpoint
-	server.MaxRequestBodySize = defaultQueryMaxBodySize
-	return StoreConfig{
-		TenantAttribute:      defaultTenantAttribute,
-		Retention:            defaultRetention,
-		RetentionAttribute:   defaultRetentionAttribute,
-		SweepInterval:        defaultSweepInterval,
-		MemoryLimit:          defaultMemoryLimit,
-		Threads:              defaultThreads,
-		MaxTempDirectorySize: defaultMaxTempDirectorySize,
-		CheckpointInterval:   defaultCheckpointInterval,
-		Query: configoptional.Some(QueryConfig{
-			ServerConfig:      server,
-			QueryTimeout:      defaultQueryTimeout,
-			MaxRows:           defaultMaxRows,
-			MaxResponseBytes:  defaultMaxResponse,
-			DefaultTimeWindow: defaultTimeWindow,
-			TenantHeader:      defaultTenantHeader,
-		}),
 	}
 }
 

@@ -22,7 +22,7 @@ func TestFactory(t *testing.T) {
 
 func TestDefaultConfigNeedsEndpoint(t *testing.T) {
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
-	assert.EqualError(t, cfg.Validate(), "at least one of 'endpoint' or 'store::path' must be set")
+	assert.EqualError(t, cfg.Validate(), "'endpoint' must be set")
 	cfg.ClientConfig.Endpoint = "http://localhost:4319"
 	assert.NoError(t, cfg.Validate())
 }

@@ -20,7 +20,7 @@ const t0 = int64(1_699_999_920) * int64(time.Second)
 func at(d time.Duration) int64 { return t0 + int64(d) }
 
 // openTestStore creates the schema in an in-memory DuckDB the way the store
-// does (exporter/fusedexporter schemaDDL) and fills it with a few rows of
+// does (pkg/fusionstore schemaDDL) and fills it with a few rows of
 // tenant acme and one tenant-evil row that scoping must hide.
 func openTestStore(t *testing.T) *sql.DB {
 	t.Helper()

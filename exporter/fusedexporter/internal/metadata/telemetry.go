@@ -20,15 +20,6 @@ type TelemetryBuilder struct {
 	FusedRequestItems metric.Int64Histogram
 	// FusedFlushes counts coalescer flushes, by "reason".
 	FusedFlushes metric.Int64Counter
-
-	// StoreRows counts rows written to the store, by "table".
-	StoreRows metric.Int64Counter
-	// StoreSweptRows counts rows the retention sweeper deleted.
-	StoreSweptRows metric.Int64Counter
-	// StoreQueries counts queries answered by the query API, by "outcome".
-	StoreQueries metric.Int64Counter
-	// StoreQueryDuration records how long queries ran.
-	StoreQueryDuration metric.Float64Histogram
 }
 
 // NewTelemetryBuilder creates the instruments from settings.MeterProvider.
@@ -52,23 +43,6 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	tb.FusedFlushes, err = meter.Int64Counter("otelcol_exporter_fused_flushes",
 		metric.WithDescription("Coalescer flushes, by reason (max_items, timeout, shutdown)."),
 		metric.WithUnit("{flushes}"))
-	errs = errors.Join(errs, err)
-	tb.StoreRows, err = meter.Int64Counter("otelcol_exporter_fused_store_rows",
-		metric.WithDescription("Rows written to the fused store, by table (traces, logs, metrics)."),
-		metric.WithUnit("{rows}"))
-	errs = errors.Join(errs, err)
-	tb.StoreSweptRows, err = meter.Int64Counter("otelcol_exporter_fused_store_swept_rows",
-		metric.WithDescription("Rows the fused store's retention sweeper deleted."),
-		metric.WithUnit("{rows}"))
-	errs = errors.Join(errs, err)
-	tb.StoreQueries, err = meter.Int64Counter("otelcol_exporter_fused_store_queries",
-		metric.WithDescription("Queries answered by the fused store's query API, by outcome (ok, invalid, timeout, failed)."),
-		metric.WithUnit("{queries}"))
-	errs = errors.Join(errs, err)
-	tb.StoreQueryDuration, err = meter.Float64Histogram("otelcol_exporter_fused_store_query_duration",
-		metric.WithDescription("Run time of the fused store's queries, parse to last row."),
-		metric.WithUnit("s"),
-		metric.WithExplicitBucketBoundaries(0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30))
 	errs = errors.Join(errs, err)
 	return &tb, errs
 }

@@ -1,4 +1,4 @@
-package fusedexporter
+package fusionstore
 
 import (
 	"encoding/csv"
@@ -13,7 +13,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/zap"
 )
 
 // answerAPI serves a store holding rows logs of tenant acme, each with a
@@ -25,11 +24,37 @@ func answerAPI(t *testing.T, rows, bodyLen int, maxResponseBytes int64) string {
 	_, err := s.db.Exec(fmt.Sprintf(`INSERT INTO logs (tenant, timestamp, body)
 		SELECT 'acme', %d, repeat('x', %d) FROM range(%d)`, now.UnixNano(), bodyLen, rows))
 	require.NoError(t, err)
-	h := &queryHandler{store: s, tenantHeader: defaultTenantHeader, logger: zap.NewNop(),
-		limits: queryLimits{timeout: 10 * time.Second, maxRows: 1000, maxResponseBytes: maxResponseBytes}}
-	srv := httptest.NewServer(newQueryMux(h))
+	srv := httptest.NewServer(answerHandler(s, QueryLimits{Timeout: 10 * time.Second, MaxRows: 1000}, maxResponseBytes))
 	t.Cleanup(srv.Close)
-	return srv.URL + QueryPath
+	return srv.URL
+}
+
+// answerHandler streams the answer of the query in the request body (JSON
+// {"query", "format"}) for tenant acme, as the query API does.
+func answerHandler(s *Store, limits QueryLimits, maxResponseBytes int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ Query, Format string }
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		answer := NewStreamedAnswer(w, req.Format, maxResponseBytes)
+		err := s.Query(r.Context(), req.Query, "acme", limits, answer)
+		if answer.Started() {
+			answer.Finish(err)
+			return
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		}
+	})
+}
+
+func queryBody(t *testing.T, query, format string) []byte {
+	t.Helper()
+	b, err := json.Marshal(map[string]string{"query": query, "format": format})
+	require.NoError(t, err)
+	return b
 }
 
 // postForAnswer posts a query for tenant acme and returns the whole answer
@@ -69,7 +94,7 @@ func TestAnswerStopsAtMaxResponseBytes(t *testing.T) {
 				assert.Equal(t, []string{"body"}, answer.Columns)
 				assert.Len(t, answer.Rows, fitting)
 				assert.True(t, answer.Truncated)
-				assert.Contains(t, answer.Error, "'store::query::max_response_bytes'")
+				assert.Contains(t, answer.Error, "'query::max_response_bytes'")
 				assert.Contains(t, answer.Error, fmt.Sprintf("after %d rows", fitting))
 			},
 		},
@@ -104,7 +129,7 @@ func TestAnswerStopsAtMaxResponseBytes(t *testing.T) {
 			truncated := tt.rows > fitting
 			if truncated {
 				assert.Equal(t, "true", trailer.Get(trailerTruncated))
-				assert.Contains(t, trailer.Get(trailerError), "'store::query::max_response_bytes'")
+				assert.Contains(t, trailer.Get(trailerError), "'query::max_response_bytes'")
 				// The rows stop before the cap; only the closing passes it.
 				assert.LessOrEqual(t, int64(len(body)), tt.maxBytes+200)
 			} else {

@@ -1,4 +1,4 @@
-package fusedexporter
+package fusionstore
 
 import (
 	"bufio"
@@ -83,7 +83,7 @@ func (m *queryMemory) leave() {
 	m.running--
 }
 
-// guardMemory interrupts a query (cancel with errMemoryLimit) when native
+// guardMemory interrupts a query (cancel with ErrMemoryLimit) when native
 // memory passes baseline + memoryLimit + memoryGuardHeadroom while it runs; the returned stop ends the watch. Every
 // query running at that moment is interrupted: each watches for itself.
 // Where native memory cannot be read the query runs unwatched.
@@ -108,7 +108,7 @@ func guardMemory(ctx context.Context, cancel context.CancelCauseFunc, baseline, 
 				}
 				if used > limit {
 					cancel(fmt.Errorf("%w: running queries took the store's native memory from %d MiB to %d MiB, past the limit (%d MiB) + %d MiB",
-						errMemoryLimit, baseline>>20, used>>20, memoryLimit>>20, memoryGuardHeadroom>>20))
+						ErrMemoryLimit, baseline>>20, used>>20, memoryLimit>>20, memoryGuardHeadroom>>20))
 					return
 				}
 			}

@@ -1,4 +1,4 @@
-package fusedexporter
+package fusionstore
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,16 +32,16 @@ func (c *testClock) now() time.Time { return c.t }
 
 // newTestStore opens a store in the test's temp dir with the default store
 // configuration, changed by edit.
-func newTestStore(t *testing.T, clock *testClock, edit func(*StoreConfig)) *fusedStore {
+func newTestStore(t *testing.T, clock *testClock, edit func(*Config)) *Store {
 	t.Helper()
-	cfg := defaultStoreConfig()
+	cfg := NewDefaultConfig()
 	cfg.Path = filepath.Join(t.TempDir(), "data", "fusion.duckdb")
 	if edit != nil {
 		edit(&cfg)
 	}
-	s, err := openStore(context.Background(), &cfg, clock.now)
+	s, err := open(context.Background(), &cfg, clock.now)
 	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.close()) })
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	// The race detector's shadow memory is native too: tests that want the
 	// query memory guard fake what it measures.
 	s.nativeMemory = func() (int64, error) { return 0, nil }
@@ -56,27 +57,27 @@ type queryResult struct {
 	Error     string   `json:"error"`
 }
 
-func (r *queryResult) begin(columns []string) error {
+func (r *queryResult) Begin(columns []string) error {
 	r.Columns, r.Rows = columns, [][]any{}
 	return nil
 }
 
-func (r *queryResult) row(values []any) error {
+func (r *queryResult) Row(values []any) error {
 	r.Rows = append(r.Rows, slices.Clone(values))
 	return nil
 }
 
 // collectQuery runs a FusionQL query and returns its whole answer.
-func collectQuery(s *fusedStore, text, tenant string, limits queryLimits) (*queryResult, error) {
+func collectQuery(s *Store, text, tenant string, limits QueryLimits) (*queryResult, error) {
 	res := &queryResult{}
-	if err := s.query(context.Background(), text, tenant, limits, res); err != nil {
+	if err := s.Query(context.Background(), text, tenant, limits, res); err != nil {
 		return nil, err
 	}
 	return res, nil
 }
 
 // sqlRows runs raw SQL on the store and returns its rows as plain values.
-func sqlRows(t *testing.T, s *fusedStore, query string, args ...any) [][]any {
+func sqlRows(t *testing.T, s *Store, query string, args ...any) [][]any {
 	t.Helper()
 	res := &queryResult{}
 	require.NoError(t, s.run(context.Background(), query, args, 0, res))
@@ -100,9 +101,9 @@ func TestRowsFollowSchema(t *testing.T) {
 	}
 	// Appending the full data (every attribute value type, every metric
 	// type) works end to end.
-	require.NoError(t, s.appendTraces(fusiongen.FullTraces()))
-	require.NoError(t, s.appendLogs(fusiongen.FullLogs()))
-	require.NoError(t, s.appendMetrics(fusiongen.FullMetrics()))
+	require.NoError(t, s.AppendTraces(context.Background(), fusiongen.FullTraces()))
+	require.NoError(t, s.AppendLogs(context.Background(), fusiongen.FullLogs()))
+	require.NoError(t, s.AppendMetrics(context.Background(), fusiongen.FullMetrics()))
 	assert.Equal(t, int64(fusiongen.FullMetrics().DataPointCount()), sqlRows(t, s, "SELECT count(*) FROM metrics")[0][0])
 }
 
@@ -110,9 +111,9 @@ func TestIngestStoresExactRows(t *testing.T) {
 	s := newTestStore(t, &testClock{t: fusiongen.BaseTime}, nil)
 	gen := fusiongen.New(7)
 	td, ld, md := gen.Traces(300), gen.Logs(200), gen.Metrics(150)
-	require.NoError(t, s.appendTraces(td))
-	require.NoError(t, s.appendLogs(ld))
-	require.NoError(t, s.appendMetrics(md))
+	require.NoError(t, s.AppendTraces(context.Background(), td))
+	require.NoError(t, s.AppendLogs(context.Background(), ld))
+	require.NoError(t, s.AppendMetrics(context.Background(), md))
 
 	var wantSpans [][]any
 	for _, rs := range td.ResourceSpans().All() {
@@ -216,7 +217,7 @@ func TestIngestColumnValues(t *testing.T) {
 	sp.SetStartTimestamp(start)
 	sp.SetEndTimestamp(start + 1500)
 	sp.Attributes().PutInt("http.status", 500)
-	require.NoError(t, s.appendTraces(td))
+	require.NoError(t, s.AppendTraces(context.Background(), td))
 	assert.Equal(t, [][]any{{"acme", "ab010000000000000000000000000000", "cd02000000000000", nil, "checkout", "POST /pay",
 		"SERVER", "ERROR", int64(start), int64(start + 1500), int64(1500), int64(start), `{"http.status":500}`, `{"service.name":"checkout","tenant.id":"acme"}`}},
 		sqlRows(t, s, "SELECT * FROM traces"))
@@ -229,7 +230,7 @@ func TestIngestColumnValues(t *testing.T) {
 	lr.SetSeverityNumber(plog.SeverityNumberError2)
 	lr.Body().SetStr("card declined")
 	lr.Attributes().PutStr(logOperationAttribute, "POST /pay")
-	require.NoError(t, s.appendLogs(ld))
+	require.NoError(t, s.AppendLogs(context.Background(), ld))
 	assert.Equal(t, [][]any{{"", int64(start + 10), nil, nil, "checkout", "POST /pay", "ERROR", int64(18), "card declined",
 		`{"fusion.operation":"POST /pay"}`}}, sqlRows(t, s, "SELECT * FROM logs"))
 
@@ -252,7 +253,7 @@ func TestIngestColumnValues(t *testing.T) {
 	ex := hp.Exemplars().AppendEmpty()
 	ex.SetTraceID(pcommon.TraceID{0xAB, 1})
 	ex.SetSpanID(pcommon.SpanID{0xCD, 2})
-	require.NoError(t, s.appendMetrics(md))
+	require.NoError(t, s.AppendMetrics(context.Background(), md))
 	assert.Equal(t, [][]any{
 		{"", int64(start), "checkout", "latency", "histogram", 2.5, "{}", "ab010000000000000000000000000000", "cd02000000000000",
 			int64(4), 10.0, []any{int64(1), int64(3)}},
@@ -301,18 +302,18 @@ func tenantLogs(tenant string, ts time.Time) plog.Logs {
 func TestRetentionByAgeAndTenant(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	clock := &testClock{t: now}
-	s := newTestStore(t, clock, func(c *StoreConfig) { c.Retention = 24 * time.Hour })
+	s := newTestStore(t, clock, func(c *Config) { c.Retention = 24 * time.Hour })
 
 	for _, age := range []time.Duration{time.Minute, 2 * time.Hour, 30 * time.Hour} {
 		ts := now.Add(-age)
-		require.NoError(t, s.appendTraces(tenantTraces("", "", ts)))
-		require.NoError(t, s.appendTraces(tenantTraces("default-tenant", "", ts)))
-		require.NoError(t, s.appendTraces(tenantTraces("short", "1h", ts)))
-		require.NoError(t, s.appendTraces(tenantTraces("long", "48h", ts)))
-		require.NoError(t, s.appendLogs(tenantLogs("", ts)))
+		require.NoError(t, s.AppendTraces(context.Background(), tenantTraces("", "", ts)))
+		require.NoError(t, s.AppendTraces(context.Background(), tenantTraces("default-tenant", "", ts)))
+		require.NoError(t, s.AppendTraces(context.Background(), tenantTraces("short", "1h", ts)))
+		require.NoError(t, s.AppendTraces(context.Background(), tenantTraces("long", "48h", ts)))
+		require.NoError(t, s.AppendLogs(context.Background(), tenantLogs("", ts)))
 	}
 	// A malformed override is ignored: the tenant keeps the default.
-	require.NoError(t, s.appendTraces(tenantTraces("bad", "soon", now.Add(-30*time.Hour))))
+	require.NoError(t, s.AppendTraces(context.Background(), tenantTraces("bad", "soon", now.Add(-30*time.Hour))))
 
 	deleted, err := s.sweep(context.Background())
 	require.NoError(t, err)
@@ -328,10 +329,10 @@ func TestRetentionByAgeAndTenant(t *testing.T) {
 	assert.Equal(t, int64(2), sqlRows(t, s, "SELECT count(*) FROM logs")[0][0])
 
 	// Overrides survive a reopen of the database.
-	require.NoError(t, s.close())
-	reopened, err := openStore(context.Background(), s.cfg, clock.now)
+	require.NoError(t, s.Close())
+	reopened, err := open(context.Background(), s.cfg, clock.now)
 	require.NoError(t, err)
-	defer reopened.close()
+	defer reopened.Close()
 	assert.Equal(t, map[string]time.Duration{"short": time.Hour, "long": 48 * time.Hour}, reopened.retentions())
 	clock.t = now.Add(90 * time.Minute)
 	deleted, err = reopened.sweep(context.Background())
@@ -341,8 +342,8 @@ func TestRetentionByAgeAndTenant(t *testing.T) {
 
 func TestRetentionZeroKeepsForever(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	s := newTestStore(t, &testClock{t: now}, func(c *StoreConfig) { c.Retention = 0 })
-	require.NoError(t, s.appendTraces(tenantTraces("", "", now.Add(-1000*time.Hour))))
+	s := newTestStore(t, &testClock{t: now}, func(c *Config) { c.Retention = 0 })
+	require.NoError(t, s.AppendTraces(context.Background(), tenantTraces("", "", now.Add(-1000*time.Hour))))
 	deleted, err := s.sweep(context.Background())
 	require.NoError(t, err)
 	assert.Zero(t, deleted)
@@ -350,10 +351,10 @@ func TestRetentionZeroKeepsForever(t *testing.T) {
 
 func TestSweeperRunsPeriodically(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	s := newTestStore(t, &testClock{t: now}, func(c *StoreConfig) { c.Retention = time.Hour })
-	require.NoError(t, s.appendTraces(tenantTraces("", "", now.Add(-2*time.Hour))))
+	s := newTestStore(t, &testClock{t: now}, func(c *Config) { c.Retention = time.Hour })
+	require.NoError(t, s.AppendTraces(context.Background(), tenantTraces("", "", now.Add(-2*time.Hour))))
 	sw := startSweeper(s, 20*time.Millisecond, zap.NewNop(), noop.Int64Counter{})
-	defer sw.stop()
+	defer sw.Stop()
 	require.Eventually(t, func() bool {
 		return sqlRows(t, s, "SELECT count(*) FROM traces")[0][0] == int64(0)
 	}, 5*time.Second, 20*time.Millisecond)
@@ -363,12 +364,12 @@ func TestQueryScopesTenantAndCapsRows(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	s := newTestStore(t, &testClock{t: now}, nil)
 	for i := range 5 {
-		require.NoError(t, s.appendTraces(tenantTraces("acme", "", now.Add(-time.Duration(i)*time.Minute))))
+		require.NoError(t, s.AppendTraces(context.Background(), tenantTraces("acme", "", now.Add(-time.Duration(i)*time.Minute))))
 	}
 	for i := range 3 {
-		require.NoError(t, s.appendTraces(tenantTraces("globex", "", now.Add(-time.Duration(i)*time.Minute))))
+		require.NoError(t, s.AppendTraces(context.Background(), tenantTraces("globex", "", now.Add(-time.Duration(i)*time.Minute))))
 	}
-	limits := queryLimits{timeout: 10 * time.Second, maxRows: 100, defaultTimeWindow: time.Hour}
+	limits := QueryLimits{Timeout: 10 * time.Second, MaxRows: 100, DefaultTimeWindow: time.Hour}
 	q := "SELECT span.service_name FROM traces"
 
 	for tenant, want := range map[string]int{"acme": 5, "globex": 3, "": 8, "nobody": 0} {
@@ -382,7 +383,7 @@ func TestQueryScopesTenantAndCapsRows(t *testing.T) {
 		}
 	}
 
-	limits.maxRows = 2
+	limits.MaxRows = 2
 	res, err := collectQuery(s, q+" LIMIT 50", "acme", limits)
 	require.NoError(t, err)
 	assert.Len(t, res.Rows, 2)
@@ -394,17 +395,17 @@ func TestQueryTimeout(t *testing.T) {
 	_, err := s.db.Exec(`INSERT INTO traces (tenant, trace_id, start_time, end_time)
 		SELECT '', 't' || (i % 1000), i, i + 1 FROM range(200000) r(i)`)
 	require.NoError(t, err)
-	limits := queryLimits{timeout: 50 * time.Millisecond, maxRows: 10, defaultTimeWindow: 0}
+	limits := QueryLimits{Timeout: 50 * time.Millisecond, MaxRows: 10, DefaultTimeWindow: 0}
 	started := time.Now()
 	_, err = collectQuery(s,
 		"SELECT COUNT(*) FROM traces a JOIN traces b ON a.trace_id = b.trace_id AND b.start_time BETWEEN a.start_time AND a.end_time + 100000000", "", limits)
-	require.ErrorIs(t, err, errQueryTimeout)
+	require.ErrorIs(t, err, ErrQueryTimeout)
 	assert.Less(t, time.Since(started), 5*time.Second)
 }
 
 func TestQueryErrorsArePositioned(t *testing.T) {
 	s := newTestStore(t, &testClock{t: time.Now()}, nil)
-	_, err := collectQuery(s, "SELECT span.nope FROM traces", "", queryLimits{maxRows: 10})
+	_, err := collectQuery(s, "SELECT span.nope FROM traces", "", QueryLimits{MaxRows: 10})
 	var qlErr *fusionql.Error
 	require.ErrorAs(t, err, &qlErr)
 	assert.Contains(t, err.Error(), "1:")
@@ -425,22 +426,22 @@ func TestStoreAppliesResourceSettings(t *testing.T) {
 	spill := filepath.Join(t.TempDir(), "spill")
 	tests := []struct {
 		name string
-		edit func(*StoreConfig)
-		want func(cfg *StoreConfig) map[string]string
+		edit func(*Config)
+		want func(cfg *Config) map[string]string
 	}{
 		{
 			name: "defaults",
-			want: func(cfg *StoreConfig) map[string]string {
+			want: func(cfg *Config) map[string]string {
 				return map[string]string{"memory_limit": "512.0 MiB", "threads": "2",
 					"temp_directory": cfg.Path + ".tmp", "max_temp_directory_size": "1.0 GiB"}
 			},
 		},
 		{
 			name: "configured",
-			edit: func(c *StoreConfig) {
+			edit: func(c *Config) {
 				c.MemoryLimit, c.Threads, c.TempDirectory, c.MaxTempDirectorySize = 64<<20, 1, spill, 100<<20
 			},
-			want: func(*StoreConfig) map[string]string {
+			want: func(*Config) map[string]string {
 				return map[string]string{"memory_limit": "64.0 MiB", "threads": "1",
 					"temp_directory": spill, "max_temp_directory_size": "100.0 MiB"}
 			},
@@ -455,6 +456,63 @@ func TestStoreAppliesResourceSettings(t *testing.T) {
 					assert.Equal(t, want, sqlRows(t, s, "SELECT CAST(current_setting(?) AS VARCHAR)", name)[0][0], name)
 				}
 			}
+		})
+	}
+}
+
+const selfJoin = "FROM traces a JOIN traces b ON a.trace_id = b.trace_id AND b.start_time BETWEEN a.start_time AND a.end_time + 100000000"
+
+func TestQueryMemoryLimit(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(*Store)
+		query string
+		want  string
+	}{
+		{
+			// 40M groups: the hash table spills, and the temp directory
+			// is full at 1 MiB. DuckDB refuses it itself.
+			name:  "duckdb out of memory",
+			query: "SELECT a.start_time, b.start_time, COUNT(*) " + selfJoin + " GROUP BY a.start_time, b.start_time",
+			want:  "Out of Memory Error",
+		},
+		{
+			// QUANTILE keeps its values outside DuckDB's accounting: the
+			// guard sees the native memory pass the limit and interrupts.
+			name: "guard",
+			edit: func(s *Store) {
+				// 100 MiB before the query, then growing by 40 MiB a sample.
+				var samples atomic.Int64
+				s.nativeMemory = func() (int64, error) { return 100<<20 + (samples.Add(1)-1)*(40<<20), nil }
+			},
+			query: "SELECT COUNT(*), QUANTILE(b.duration_ns, 0.5) " + selfJoin,
+			want:  "running queries took the store's native memory from 100 MiB to 220 MiB, past the limit (32 MiB) + 64 MiB",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// 200000 spans, 200 per trace: the self join on trace_id
+			// yields 40M rows.
+			s := newTestStore(t, &testClock{t: time.Now()}, func(c *Config) {
+				c.MemoryLimit, c.MaxTempDirectorySize = 32<<20, 1<<20
+			})
+			_, err := s.db.Exec(`INSERT INTO traces (tenant, trace_id, start_time, end_time, duration_ns)
+				SELECT 'acme', 't' || (i % 1000), i, i + 1, i FROM range(200000) r(i)`)
+			require.NoError(t, err)
+			if tt.edit != nil {
+				tt.edit(s)
+			}
+			limits := QueryLimits{Timeout: time.Minute, MaxRows: 10}
+			_, err = collectQuery(s, tt.query, "acme", limits)
+			require.ErrorIs(t, err, ErrMemoryLimit)
+			assert.Contains(t, err.Error(), "'memory_limit'")
+			assert.Contains(t, err.Error(), tt.want)
+			assert.NotContains(t, err.Error(), "\n")
+
+			// The store answers the next query.
+			res, err := collectQuery(s, "SELECT COUNT(*) AS n FROM traces", "acme", limits)
+			require.NoError(t, err)
+			assert.Equal(t, [][]any{{int64(200000)}}, res.Rows)
 		})
 	}
 }

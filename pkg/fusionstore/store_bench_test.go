@@ -1,4 +1,4 @@
-package fusedexporter
+package fusionstore
 
 import (
 	"context"
@@ -18,20 +18,20 @@ import (
 // and reports stored rows per second.
 func BenchmarkStoreIngest(b *testing.B) {
 	clock := &testClock{t: fusiongen.BaseTime}
-	cfg := defaultStoreConfig()
+	cfg := NewDefaultConfig()
 	cfg.Path = b.TempDir() + "/bench.duckdb"
-	s, err := openStore(context.Background(), &cfg, clock.now)
+	s, err := open(context.Background(), &cfg, clock.now)
 	require.NoError(b, err)
-	defer s.close()
+	defer s.Close()
 	gen := fusiongen.New(1)
 	td, ld, md := gen.Traces(8000), gen.Logs(8000), gen.Metrics(8000)
 	rowsPerOp := td.SpanCount() + ld.LogRecordCount() + md.DataPointCount()
 	b.ReportAllocs()
 	start := time.Now()
 	for b.Loop() {
-		require.NoError(b, s.appendTraces(td))
-		require.NoError(b, s.appendLogs(ld))
-		require.NoError(b, s.appendMetrics(md))
+		require.NoError(b, s.AppendTraces(context.Background(), td))
+		require.NoError(b, s.AppendLogs(context.Background(), ld))
+		require.NoError(b, s.AppendMetrics(context.Background(), md))
 	}
 	b.ReportMetric(float64(rowsPerOp*b.N)/time.Since(start).Seconds(), "rows/s")
 }
@@ -55,11 +55,11 @@ func BenchmarkSeedJoin(b *testing.B) {
 	points := benchScale("FUSION_BENCH_POINTS", spans/10)
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	clock := &testClock{t: now}
-	cfg := defaultStoreConfig()
+	cfg := NewDefaultConfig()
 	cfg.Path = b.TempDir() + "/seed.duckdb"
-	s, err := openStore(context.Background(), &cfg, clock.now)
+	s, err := open(context.Background(), &cfg, clock.now)
 	require.NoError(b, err)
-	defer s.close()
+	defer s.Close()
 
 	base := now.Add(-50 * time.Minute).UnixNano()
 	built := time.Now()
@@ -89,7 +89,7 @@ func BenchmarkSeedJoin(b *testing.B) {
 	}
 	b.Logf("built %d spans, %d logs, %d metric points in %s", spans, logs, points, time.Since(built).Round(time.Millisecond))
 
-	limits := queryLimits{timeout: time.Minute, maxRows: 10000, defaultTimeWindow: time.Hour}
+	limits := QueryLimits{Timeout: time.Minute, MaxRows: 10000, DefaultTimeWindow: time.Hour}
 	for _, q := range []struct{ name, text string }{
 		{"seed", `SELECT span.operation, log.level, metric.value FROM traces JOIN logs ON traces.trace_id = logs.trace_id ` +
 			`AND logs.timestamp BETWEEN traces.start_time AND traces.end_time JOIN metrics ON traces.service_name = metrics.service_name ` +

@@ -1,4 +1,4 @@
-package fusedexporter
+package fusionstore
 
 import (
 	"context"
@@ -13,49 +13,43 @@ import (
 	"github.com/otelfusion/otelfusion/pkg/fusionql"
 )
 
-// Sentinel errors of query execution; the query API maps them to statuses.
-var (
-	// errQueryTimeout is a query interrupted at 'store::query::query_timeout'.
-	errQueryTimeout = errors.New("query exceeded 'query_timeout'")
-	// errMemoryLimit is a query DuckDB stopped for want of memory: it
-	// needed more than 'store::memory_limit' and could not spill the rest.
-	errMemoryLimit = errors.New("query needed more memory than 'store::memory_limit' allows " +
-		"(after spilling up to 'store::max_temp_directory_size' to disk); narrow it or raise the limits")
-	// errAnswerTooLarge is an answer cut short at
-	// 'store::query::max_response_bytes'; the rows after it are not sent.
-	errAnswerTooLarge = errors.New("answer exceeded 'store::query::max_response_bytes'")
-)
-
-// answerWriter receives one answer as its rows are scanned: begin once with
-// the column names, then row for each row in order. An error from either
-// stops the scan, and query returns it. row must not keep values: the slice
-// is reused for the next row.
-type answerWriter interface {
-	begin(columns []string) error
-	row(values []any) error
+// AnswerWriter receives one answer as its rows are scanned: Begin once with
+// the column names, then Row for each row in order. An error from either
+// stops the scan, and Query returns it. Row must not keep values: the slice
+// is reused for the next row. Called from the querying goroutine only.
+type AnswerWriter interface {
+	// Begin receives the column names, before any row.
+	Begin(columns []string) error
+	// Row receives the values of one row, in column order.
+	Row(values []any) error
 }
 
-// queryLimits are the policies applied to every query.
-type queryLimits struct {
-	timeout           time.Duration
-	maxRows           int
-	maxResponseBytes  int64
-	defaultTimeWindow time.Duration
+// QueryLimits are the policies applied to a query.
+type QueryLimits struct {
+	// Timeout bounds the query's run time; 0 is no bound.
+	Timeout time.Duration
+	// MaxRows caps the rows of the answer (the query's LIMIT becomes at
+	// most this); 0 is no cap.
+	MaxRows int
+	// DefaultTimeWindow bounds tables of a join that set no time range of
+	// their own to the last DefaultTimeWindow; 0 refuses such queries.
+	DefaultTimeWindow time.Duration
 }
 
-// query parses, validates and translates text, then runs it scoped to
+// Query parses, validates and translates text, then runs it scoped to
 // tenant (every tenant when empty), handing the answer to answer row by row.
-// A *fusionql.Error is the user's mistake; errQueryTimeout and
-// errMemoryLimit wrap the limits it hit.
-func (s *fusedStore) query(ctx context.Context, text, tenant string, limits queryLimits, answer answerWriter) error {
+// A *fusionql.Error is the user's mistake; ErrQueryTimeout and
+// ErrMemoryLimit wrap the limits it hit; an error answer returned is
+// returned as it is (ErrAnswerTooLarge from a StreamedAnswer).
+func (s *Store) Query(ctx context.Context, text, tenant string, limits QueryLimits, answer AnswerWriter) error {
 	parsed, err := fusionql.Parse(text)
 	if err != nil {
 		return err
 	}
 	sqlText, args, err := fusionql.DuckDB{}.Translate(parsed, fusionql.TranslateOptions{
 		Tenant:            tenant,
-		MaxRows:           limits.maxRows,
-		DefaultTimeWindow: limits.defaultTimeWindow,
+		MaxRows:           limits.MaxRows,
+		DefaultTimeWindow: limits.DefaultTimeWindow,
 		Now:               s.now(),
 	})
 	if err != nil {
@@ -69,21 +63,21 @@ func (s *fusedStore) query(ctx context.Context, text, tenant string, limits quer
 	}
 	defer s.queryMemory.leave()
 	runCtx := ctx
-	if limits.timeout > 0 {
+	if limits.Timeout > 0 {
 		var cancel context.CancelFunc
-		runCtx, cancel = context.WithTimeout(ctx, limits.timeout)
+		runCtx, cancel = context.WithTimeout(ctx, limits.Timeout)
 		defer cancel()
 	}
-	err = s.run(runCtx, sqlText, args, limits.maxRows, answer)
+	err = s.run(runCtx, sqlText, args, limits.MaxRows, answer)
 	stopGuard()
 	switch {
-	case err == nil, errors.Is(err, errAnswerTooLarge):
+	case err == nil, errors.Is(err, ErrAnswerTooLarge):
 		return err
-	case errors.Is(context.Cause(ctx), errMemoryLimit):
+	case errors.Is(context.Cause(ctx), ErrMemoryLimit):
 		return context.Cause(ctx)
 	case runCtx.Err() != nil:
 		if errors.Is(runCtx.Err(), context.DeadlineExceeded) {
-			return fmt.Errorf("%w (%s)", errQueryTimeout, limits.timeout)
+			return fmt.Errorf("%w (%s)", ErrQueryTimeout, limits.Timeout)
 		}
 		return runCtx.Err()
 	}
@@ -92,7 +86,7 @@ func (s *fusedStore) query(ctx context.Context, text, tenant string, limits quer
 		// DuckDB's first line says what failed; the rest is advice on its
 		// own settings, which the configuration sets instead.
 		msg, _, _ := strings.Cut(dbErr.Msg, "\n")
-		return fmt.Errorf("%w: %s", errMemoryLimit, msg)
+		return fmt.Errorf("%w: %s", ErrMemoryLimit, msg)
 	}
 	return err
 }
@@ -101,7 +95,7 @@ func (s *fusedStore) query(ctx context.Context, text, tenant string, limits quer
 // answer as they are scanned. DuckDB has computed the whole result (within
 // its memory_limit) by the time the first row is read; nothing here holds
 // more than one row.
-func (s *fusedStore) run(ctx context.Context, sqlText string, args []any, maxRows int, answer answerWriter) error {
+func (s *Store) run(ctx context.Context, sqlText string, args []any, maxRows int, answer AnswerWriter) error {
 	rows, err := s.db.QueryContext(ctx, sqlText, args...)
 	if err != nil {
 		return fmt.Errorf("store: query failed: %w", err)
@@ -111,7 +105,7 @@ func (s *fusedStore) run(ctx context.Context, sqlText string, args []any, maxRow
 	if err != nil {
 		return err
 	}
-	if err := answer.begin(columns); err != nil {
+	if err := answer.Begin(columns); err != nil {
 		return err
 	}
 	values := make([]any, len(columns))
@@ -129,7 +123,7 @@ func (s *fusedStore) run(ctx context.Context, sqlText string, args []any, maxRow
 		for i, v := range values {
 			values[i] = plainValue(v)
 		}
-		if err := answer.row(values); err != nil {
+		if err := answer.Row(values); err != nil {
 			return err
 		}
 	}

@@ -1,4 +1,4 @@
-package fusedexporter
+package fusionstore
 
 import (
 	"database/sql/driver"
@@ -28,7 +28,7 @@ type resourceContext struct {
 
 // resourceOf reads the tenant, service and retention override of a
 // resource; a valid override is added to overrides.
-func (s *fusedStore) resourceOf(res pcommon.Resource, overrides *map[string]time.Duration) resourceContext {
+func (s *Store) resourceOf(res pcommon.Resource, overrides *map[string]time.Duration) resourceContext {
 	attrs := res.Attributes()
 	rc := resourceContext{}
 	if v, ok := attrs.Get(s.cfg.TenantAttribute); ok {
@@ -107,7 +107,7 @@ func statusCodeName(c ptrace.StatusCode) string {
 	}
 }
 
-func (s *fusedStore) spanRows(td ptrace.Traces) ([][]driver.Value, map[string]time.Duration) {
+func (s *Store) spanRows(td ptrace.Traces) ([][]driver.Value, map[string]time.Duration) {
 	var overrides map[string]time.Duration
 	rows := make([][]driver.Value, 0, td.SpanCount())
 	for _, rs := range td.ResourceSpans().All() {
@@ -163,7 +163,7 @@ func logLevel(lr plog.LogRecord) string {
 	}
 }
 
-func (s *fusedStore) logRows(ld plog.Logs) ([][]driver.Value, map[string]time.Duration) {
+func (s *Store) logRows(ld plog.Logs) ([][]driver.Value, map[string]time.Duration) {
 	var overrides map[string]time.Duration
 	rows := make([][]driver.Value, 0, ld.LogRecordCount())
 	for _, rl := range ld.ResourceLogs().All() {
@@ -252,7 +252,7 @@ func metricTypeName(t pmetric.MetricType) string {
 	}
 }
 
-func (s *fusedStore) metricRows(md pmetric.Metrics) ([][]driver.Value, map[string]time.Duration) {
+func (s *Store) metricRows(md pmetric.Metrics) ([][]driver.Value, map[string]time.Duration) {
 	var overrides map[string]time.Duration
 	rows := make([][]driver.Value, 0, md.DataPointCount())
 	for _, rm := range md.ResourceMetrics().All() {

@@ -1,4 +1,10 @@
-package fusedexporter
+// Package fusionstore is the embedded DuckDB database of otelfusion's
+// unified model: tables traces, logs and metrics (the schema fusionql
+// describes), filled from pdata exports, trimmed by a retention sweeper and
+// queried in FusionQL with every answer streamed under limits. It needs no
+// collector: the fusionstore extension owns one Store, and the fusionstore
+// exporter appends to it.
+package fusionstore
 
 import (
 	"context"
@@ -24,11 +30,47 @@ import (
 // keeps applying it before the tenant's next export. FusionQL cannot name it.
 const retentionTable = "tenant_retention"
 
-// fusedStore is the embedded DuckDB database of the unified model. Appends
-// are serialised by mu (one appender per table on one connection); queries
-// and the sweeper use the connection pool of db and run beside them.
-type fusedStore struct {
-	cfg       *StoreConfig
+// Appender takes exports into a store. Each call stores the whole export or,
+// on error, none of it. Safe for concurrent use.
+type Appender interface {
+	// AppendTraces stores one row per span.
+	AppendTraces(ctx context.Context, td ptrace.Traces) error
+	// AppendLogs stores one row per log record.
+	AppendLogs(ctx context.Context, ld plog.Logs) error
+	// AppendMetrics stores one row per data point.
+	AppendMetrics(ctx context.Context, md pmetric.Metrics) error
+}
+
+// table is one of the tables an export's rows go to.
+type table uint8
+
+const (
+	tableTraces table = iota
+	tableLogs
+	tableMetrics
+	tableCount
+)
+
+// String is the table's name in the database and in FusionQL.
+func (t table) String() string {
+	switch t {
+	case tableTraces:
+		return "traces"
+	case tableLogs:
+		return "logs"
+	case tableMetrics:
+		return "metrics"
+	default:
+		return "unknown"
+	}
+}
+
+// Store is the embedded DuckDB database of the unified model. Appends are
+// serialised by mu (one appender per table on one connection); queries and
+// the sweeper use the connection pool of db and run beside them. All its
+// methods are safe for concurrent use.
+type Store struct {
+	cfg       *Config
 	connector *duckdb.Connector
 	db        *sql.DB
 	now       func() time.Time
@@ -39,7 +81,7 @@ type fusedStore struct {
 
 	mu        sync.Mutex
 	conn      driver.Conn
-	appenders [signalCount]*duckdb.Appender
+	appenders [tableCount]*duckdb.Appender
 	// overrides caches the per-tenant retentions written to retentionTable.
 	overrides map[string]time.Duration
 }
@@ -51,11 +93,17 @@ func schemaDDL() []string {
 		"CREATE TABLE IF NOT EXISTS "+retentionTable+" (tenant VARCHAR PRIMARY KEY, retention_ns BIGINT)")
 }
 
-// tableOf names the table a signal's rows go to.
-func tableOf(s signal) string { return s.String() }
+var _ Appender = (*Store)(nil)
 
-// openStore opens (creating when missing) the database at cfg.Path.
-func openStore(ctx context.Context, cfg *StoreConfig, now func() time.Time) (*fusedStore, error) {
+// Open opens (creating when missing) the database at cfg.Path with cfg's
+// settings and creates the tables it lacks. cfg must be valid and is not
+// copied: it must not change while the store is open.
+func Open(ctx context.Context, cfg *Config) (*Store, error) {
+	return open(ctx, cfg, time.Now)
+}
+
+// open is Open on a clock of the caller's (retention, default time window).
+func open(ctx context.Context, cfg *Config, now func() time.Time) (*Store, error) {
 	if dir := filepath.Dir(cfg.Path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("store: creating directory of %q: %w", cfg.Path, err)
@@ -65,10 +113,10 @@ func openStore(ctx context.Context, cfg *StoreConfig, now func() time.Time) (*fu
 	if err != nil {
 		return nil, fmt.Errorf("store: opening %q: %w", cfg.Path, err)
 	}
-	s := &fusedStore{cfg: cfg, connector: connector, db: sql.OpenDB(connector), now: now,
+	s := &Store{cfg: cfg, connector: connector, db: sql.OpenDB(connector), now: now,
 		nativeMemory: nativeMemory, overrides: map[string]time.Duration{}}
 	if err := s.init(ctx); err != nil {
-		_ = s.close()
+		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -77,7 +125,7 @@ func openStore(ctx context.Context, cfg *StoreConfig, now func() time.Time) (*fu
 // settingsSQL sets DuckDB's resource limits from the store configuration.
 // They are global settings of the database instance, so setting them once
 // on any connection covers every connection of the pool.
-func settingsSQL(cfg *StoreConfig) []string {
+func settingsSQL(cfg *Config) []string {
 	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 	return []string{
 		fmt.Sprintf("SET GLOBAL memory_limit = '%dB'", cfg.MemoryLimit),
@@ -87,7 +135,7 @@ func settingsSQL(cfg *StoreConfig) []string {
 	}
 }
 
-func (s *fusedStore) init(ctx context.Context) error {
+func (s *Store) init(ctx context.Context) error {
 	// The limits come first: nothing runs on the instance without them.
 	for _, stmt := range settingsSQL(s.cfg) {
 		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
@@ -120,19 +168,20 @@ func (s *fusedStore) init(ctx context.Context) error {
 		return fmt.Errorf("store: connecting: %w", err)
 	}
 	s.conn = conn
-	for sig := range signalCount {
-		app, err := duckdb.NewAppenderFromConn(conn, "", tableOf(sig))
+	for t := range tableCount {
+		app, err := duckdb.NewAppenderFromConn(conn, "", t.String())
 		if err != nil {
-			return fmt.Errorf("store: appender for %s: %w", tableOf(sig), err)
+			return fmt.Errorf("store: appender for %s: %w", t, err)
 		}
-		s.appenders[sig] = app
+		s.appenders[t] = app
 	}
 	return nil
 }
 
-// close flushes and closes the appenders, then the database. It is safe on a
-// partly opened store.
-func (s *fusedStore) close() error {
+// Close flushes and closes the appenders, then the database (which
+// checkpoints it one last time). It is safe on a partly opened store and
+// more than once; appends after it return ErrClosed.
+func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs error
@@ -160,31 +209,31 @@ func (s *fusedStore) close() error {
 // appendRows appends one export's rows to a table and flushes them as one
 // batch: either the whole export is stored or, on error, none of the rows
 // still buffered are.
-func (s *fusedStore) appendRows(sig signal, rows [][]driver.Value, overrides map[string]time.Duration) error {
+func (s *Store) appendRows(t table, rows [][]driver.Value, overrides map[string]time.Duration) error {
 	if len(rows) == 0 && len(overrides) == 0 {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	app := s.appenders[sig]
+	app := s.appenders[t]
 	if app == nil {
-		return errShutdown
+		return ErrClosed
 	}
 	for _, row := range rows {
 		if err := app.AppendRow(row...); err != nil {
 			_ = app.Clear()
-			return fmt.Errorf("store: appending to %s: %w", tableOf(sig), err)
+			return fmt.Errorf("store: appending to %s: %w", t, err)
 		}
 	}
 	if err := app.Flush(); err != nil {
-		return fmt.Errorf("store: flushing %s: %w", tableOf(sig), err)
+		return fmt.Errorf("store: flushing %s: %w", t, err)
 	}
 	return s.rememberOverrides(overrides)
 }
 
 // rememberOverrides records tenants' retention overrides that changed.
 // Called with mu held.
-func (s *fusedStore) rememberOverrides(overrides map[string]time.Duration) error {
+func (s *Store) rememberOverrides(overrides map[string]time.Duration) error {
 	for tenant, retention := range overrides {
 		if old, ok := s.overrides[tenant]; ok && old == retention {
 			continue
@@ -197,23 +246,27 @@ func (s *fusedStore) rememberOverrides(overrides map[string]time.Duration) error
 	return nil
 }
 
-func (s *fusedStore) appendTraces(td ptrace.Traces) error {
+// AppendTraces stores td, one row per span, in one flush. ctx is not
+// consulted: a flush, once begun, is not interrupted.
+func (s *Store) AppendTraces(_ context.Context, td ptrace.Traces) error {
 	rows, overrides := s.spanRows(td)
-	return s.appendRows(signalTraces, rows, overrides)
+	return s.appendRows(tableTraces, rows, overrides)
 }
 
-func (s *fusedStore) appendLogs(ld plog.Logs) error {
+// AppendLogs stores ld, one row per log record, in one flush.
+func (s *Store) AppendLogs(_ context.Context, ld plog.Logs) error {
 	rows, overrides := s.logRows(ld)
-	return s.appendRows(signalLogs, rows, overrides)
+	return s.appendRows(tableLogs, rows, overrides)
 }
 
-func (s *fusedStore) appendMetrics(md pmetric.Metrics) error {
+// AppendMetrics stores md, one row per data point, in one flush.
+func (s *Store) AppendMetrics(_ context.Context, md pmetric.Metrics) error {
 	rows, overrides := s.metricRows(md)
-	return s.appendRows(signalMetrics, rows, overrides)
+	return s.appendRows(tableMetrics, rows, overrides)
 }
 
 // retentions returns a copy of the per-tenant retention overrides.
-func (s *fusedStore) retentions() map[string]time.Duration {
+func (s *Store) retentions() map[string]time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make(map[string]time.Duration, len(s.overrides))

@@ -1,4 +1,4 @@
-package fusedexporter
+package fusionstore
 
 import (
 	"bytes"
@@ -19,16 +19,16 @@ const (
 	trailerError = "X-Fusion-Error"
 )
 
-// streamedAnswer writes one 200 answer as its rows are scanned, JSON
-// (`{"columns": [...], "rows": [[...], ...]}`) or CSV (a header line, then a
-// line per row), and stops before the body passes maxBytes. Only one row is
-// encoded at a time.
-type streamedAnswer struct {
+// StreamedAnswer is an AnswerWriter that writes one 200 HTTP answer as its
+// rows are scanned, JSON (`{"columns": [...], "rows": [[...], ...]}`) or CSV
+// (a header line, then a line per row), and stops before the body passes
+// maxBytes. Only one row is encoded at a time. Not safe for concurrent use.
+type StreamedAnswer struct {
 	w        http.ResponseWriter
 	isCSV    bool
 	maxBytes int64
 
-	started bool
+	started bool // the status is sent: errors go in the body's end
 	written int64
 	rows    int
 
@@ -38,16 +38,17 @@ type streamedAnswer struct {
 	record  []string
 }
 
-// newStreamedAnswer answers on w in format ("csv", else JSON).
-func newStreamedAnswer(w http.ResponseWriter, format string, maxBytes int64) *streamedAnswer {
-	a := &streamedAnswer{w: w, isCSV: format == "csv", maxBytes: maxBytes}
+// NewStreamedAnswer answers on w in format ("csv", else JSON), at most
+// maxBytes of rows.
+func NewStreamedAnswer(w http.ResponseWriter, format string, maxBytes int64) *StreamedAnswer {
+	a := &StreamedAnswer{w: w, isCSV: format == "csv", maxBytes: maxBytes}
 	a.jsonEnc = json.NewEncoder(&a.buf)
 	a.csvEnc = csv.NewWriter(&a.buf)
 	return a
 }
 
-// begin sends the status and the column names.
-func (a *streamedAnswer) begin(columns []string) error {
+// Begin sends the status and the column names.
+func (a *StreamedAnswer) Begin(columns []string) error {
 	header := a.w.Header()
 	if a.isCSV {
 		header.Set("Content-Type", "text/csv; charset=utf-8")
@@ -74,9 +75,9 @@ func (a *streamedAnswer) begin(columns []string) error {
 	return a.send()
 }
 
-// row sends one row, or returns errAnswerTooLarge (sending nothing) when it
+// Row sends one row, or returns ErrAnswerTooLarge (sending nothing) when it
 // would take the body past maxBytes.
-func (a *streamedAnswer) row(values []any) error {
+func (a *StreamedAnswer) Row(values []any) error {
 	a.buf.Reset()
 	if a.isCSV {
 		for i, v := range values {
@@ -94,16 +95,16 @@ func (a *streamedAnswer) row(values []any) error {
 		}
 	}
 	if a.written+int64(a.buf.Len()) > a.maxBytes {
-		return fmt.Errorf("%w (%d bytes) after %d rows", errAnswerTooLarge, a.maxBytes, a.rows)
+		return fmt.Errorf("%w (%d bytes) after %d rows", ErrAnswerTooLarge, a.maxBytes, a.rows)
 	}
 	a.rows++
 	return a.send()
 }
 
-// finish ends a started answer. A nil cause completes it; any other ends it
+// Finish ends a started answer. A nil cause completes it; any other ends it
 // early: JSON closes with `"truncated": true` and `"error"`, and both formats
 // set the trailers.
-func (a *streamedAnswer) finish(cause error) {
+func (a *StreamedAnswer) Finish(cause error) {
 	if !a.isCSV {
 		a.buf.Reset()
 		a.buf.WriteByte(']')
@@ -120,8 +121,13 @@ func (a *streamedAnswer) finish(cause error) {
 	}
 }
 
+// Started reports whether Begin has sent the status (200) and the column
+// names: from then on an error can only end the answer (Finish), not replace
+// it with an error status.
+func (a *StreamedAnswer) Started() bool { return a.started }
+
 // encodeJSON appends v to buf without the encoder's trailing newline.
-func (a *streamedAnswer) encodeJSON(v any) error {
+func (a *StreamedAnswer) encodeJSON(v any) error {
 	if err := a.jsonEnc.Encode(v); err != nil {
 		return fmt.Errorf("encoding the answer: %w", err)
 	}
@@ -130,7 +136,7 @@ func (a *streamedAnswer) encodeJSON(v any) error {
 }
 
 // encodeCSV appends one CSV line to buf.
-func (a *streamedAnswer) encodeCSV(record []string) error {
+func (a *StreamedAnswer) encodeCSV(record []string) error {
 	if err := a.csvEnc.Write(record); err != nil {
 		return err
 	}
@@ -139,7 +145,7 @@ func (a *streamedAnswer) encodeCSV(record []string) error {
 }
 
 // send writes buf to the client.
-func (a *streamedAnswer) send() error {
+func (a *StreamedAnswer) send() error {
 	n, err := a.w.Write(a.buf.Bytes())
 	a.written += int64(n)
 	return err

@@ -1,4 +1,4 @@
-package fusedexporter
+package fusionstore
 
 import (
 	"context"
@@ -10,19 +10,15 @@ import (
 	"go.uber.org/zap"
 )
 
-// errCheckpointBusy is a checkpoint DuckDB refused because another write
-// transaction (a retention sweep) was running; the next interval retries.
-var errCheckpointBusy = errors.New("store: checkpoint skipped: another write transaction is running")
-
 // checkpoint writes the write-ahead log into the database file. It holds mu,
 // so no append is in flight (an appender commits only on Flush, under mu);
 // appends wait for it. A plain CHECKPOINT never aborts or blocks other
 // transactions: DuckDB refuses it instead when they conflict.
-func (s *fusedStore) checkpoint(ctx context.Context) error {
+func (s *Store) checkpoint(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.db == nil {
-		return errShutdown
+		return ErrClosed
 	}
 	if _, err := s.db.ExecContext(ctx, "CHECKPOINT"); err != nil {
 		var dbErr *duckdb.Error
@@ -34,8 +30,18 @@ func (s *fusedStore) checkpoint(ctx context.Context) error {
 	return nil
 }
 
+// StartCheckpointer writes the write-ahead log into the database file every
+// checkpoint_interval until Stop is called on what it returns; with
+// checkpoint_interval 0 it does nothing (DuckDB checkpoints on its own).
+func StartCheckpointer(s *Store, logger *zap.Logger) *Periodic {
+	if s.cfg.CheckpointInterval <= 0 {
+		return nil
+	}
+	return startCheckpointer(s, s.cfg.CheckpointInterval, logger)
+}
+
 // startCheckpointer runs checkpoint every interval.
-func startCheckpointer(s *fusedStore, interval time.Duration, logger *zap.Logger) *periodic {
+func startCheckpointer(s *Store, interval time.Duration, logger *zap.Logger) *Periodic {
 	return startPeriodic(interval, func(ctx context.Context) {
 		err := s.checkpoint(ctx)
 		switch {

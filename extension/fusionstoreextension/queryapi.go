@@ -1,4 +1,4 @@
-package fusedexporter
+package fusionstoreextension
 
 import (
 	"context"
@@ -14,9 +14,10 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
-	"github.com/otelfusion/otelfusion/exporter/fusedexporter/internal/metadata"
+	"github.com/otelfusion/otelfusion/extension/fusionstoreextension/internal/metadata"
 	"github.com/otelfusion/otelfusion/internal/tenancy"
 	"github.com/otelfusion/otelfusion/pkg/fusionql"
+	"github.com/otelfusion/otelfusion/pkg/fusionstore"
 )
 
 // QueryPath is where the query API answers.
@@ -35,10 +36,11 @@ type queryError struct {
 
 // queryHandler serves POST /v1/query over a store.
 type queryHandler struct {
-	store        *fusedStore
-	limits       queryLimits
-	tenantHeader string
-	logger       *zap.Logger
+	store            *fusionstore.Store
+	limits           fusionstore.QueryLimits
+	maxResponseBytes int64
+	tenantHeader     string
+	logger           *zap.Logger
 	// telemetry counts and times queries; nil records nothing.
 	telemetry *metadata.TelemetryBuilder
 }
@@ -82,12 +84,12 @@ func (h *queryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	started := time.Now()
-	answer := newStreamedAnswer(w, req.Format, h.limits.maxResponseBytes)
-	err = h.store.query(r.Context(), req.Query, tenant, h.limits, answer)
+	answer := fusionstore.NewStreamedAnswer(w, req.Format, h.maxResponseBytes)
+	err = h.store.Query(r.Context(), req.Query, tenant, h.limits, answer)
 	outcome, status := queryOutcome(err)
 	switch {
-	case answer.started:
-		answer.finish(err)
+	case answer.Started():
+		answer.Finish(err)
 	case status != 0:
 		writeQueryError(w, status, err.Error())
 	}
@@ -96,8 +98,8 @@ func (h *queryHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if h.telemetry != nil {
 		ctx := context.WithoutCancel(r.Context())
-		h.telemetry.StoreQueries.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome)))
-		h.telemetry.StoreQueryDuration.Record(ctx, time.Since(started).Seconds())
+		h.telemetry.Queries.Add(ctx, 1, metric.WithAttributes(attribute.String("outcome", outcome)))
+		h.telemetry.QueryDuration.Record(ctx, time.Since(started).Seconds())
 	}
 }
 
@@ -108,13 +110,13 @@ func queryOutcome(err error) (outcome string, status int) {
 	switch {
 	case err == nil:
 		return "ok", http.StatusOK
-	case errors.Is(err, errAnswerTooLarge):
+	case errors.Is(err, fusionstore.ErrAnswerTooLarge):
 		return "truncated", http.StatusOK
 	case errors.As(err, &qlErr), errors.Is(err, fusionql.ErrNotValidated):
 		return "invalid", http.StatusBadRequest
-	case errors.Is(err, errQueryTimeout):
+	case errors.Is(err, fusionstore.ErrQueryTimeout):
 		return "timeout", http.StatusGatewayTimeout
-	case errors.Is(err, errMemoryLimit):
+	case errors.Is(err, fusionstore.ErrMemoryLimit):
 		// 507: the store lacks the room this query needs; a narrower query,
 		// fewer at once or a larger limit can succeed.
 		return "memory_limit", http.StatusInsufficientStorage

@@ -1,4 +1,4 @@
-package fusedexporter
+package fusionstore
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // keeps its rows for that long, every other tenant for the store's
 // retention (0: forever). A row's age is measured on its table's time
 // column (a span's start, a log's or a point's timestamp).
-func (s *fusedStore) sweep(ctx context.Context) (deleted int64, err error) {
+func (s *Store) sweep(ctx context.Context) (deleted int64, err error) {
 	now := s.now()
 	overrides := s.retentions()
 	tenants := make([]string, 0, len(overrides))
@@ -53,7 +53,7 @@ func (s *fusedStore) sweep(ctx context.Context) (deleted int64, err error) {
 	return deleted, err
 }
 
-func (s *fusedStore) exec(ctx context.Context, query string, args ...any) (int64, error) {
+func (s *Store) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	res, err := s.db.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: retention sweep: %w", err)
@@ -62,8 +62,14 @@ func (s *fusedStore) exec(ctx context.Context, query string, args ...any) (int64
 	return n, nil
 }
 
+// StartSweeper deletes the rows past their retention every sweep_interval,
+// counting them in swept, until Stop is called on what it returns.
+func StartSweeper(s *Store, logger *zap.Logger, swept metric.Int64Counter) *Periodic {
+	return startSweeper(s, s.cfg.SweepInterval, logger, swept)
+}
+
 // startSweeper runs sweep every interval, counting deleted rows in swept.
-func startSweeper(s *fusedStore, interval time.Duration, logger *zap.Logger, swept metric.Int64Counter) *periodic {
+func startSweeper(s *Store, interval time.Duration, logger *zap.Logger, swept metric.Int64Counter) *Periodic {
 	return startPeriodic(interval, func(ctx context.Context) {
 		n, err := s.sweep(ctx)
 		if err != nil && ctx.Err() == nil {

@@ -1,16 +1,16 @@
-package fusedexporter
+package fusionstoreextension
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,30 +24,43 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
-	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.uber.org/zap"
 
-	"github.com/otelfusion/otelfusion/exporter/fusedexporter/internal/metadata"
+	"github.com/otelfusion/otelfusion/extension/fusionstoreextension/internal/metadata"
 	"github.com/otelfusion/otelfusion/extension/tenantauthextension"
+	"github.com/otelfusion/otelfusion/pkg/fusionql"
+	"github.com/otelfusion/otelfusion/pkg/fusionstore"
 )
 
-// storeConfig is a store-only configuration in the test's temp dir with the
-// query API on a free loopback port.
+// storeConfig is a configuration in the test's temp dir with the query API
+// on a free loopback port; it returns the query URL too.
 func storeConfig(t *testing.T) (*Config, string) {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
-	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]()
-	store := defaultStoreConfig()
-	store.Path = filepath.Join(t.TempDir(), "fusion.duckdb")
-	store.Query.Get().ServerConfig.NetAddr.Endpoint = reserveAddr(t)
-	store.Query.Get().ServerConfig.MaxRequestBodySize = 4096
-	cfg.Store = configoptional.Some(store)
-	return cfg, "http://" + store.Query.Get().ServerConfig.NetAddr.Endpoint + QueryPath
+	cfg.Store.Path = filepath.Join(t.TempDir(), "fusion.duckdb")
+	cfg.Query.Get().ServerConfig.NetAddr.Endpoint = reserveAddr(t)
+	cfg.Query.Get().ServerConfig.MaxRequestBodySize = 4096
+	return cfg, "http://" + cfg.Query.Get().ServerConfig.NetAddr.Endpoint + QueryPath
+}
+
+// startStore creates and starts the extension on host, shut down when the
+// test ends.
+func startStore(t *testing.T, cfg *Config, host component.Host, set extension.Settings) fusionstore.Appender {
+	t.Helper()
+	require.NoError(t, confmap.Validate(cfg))
+	ext, err := NewFactory().Create(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, ext.Start(context.Background(), host))
+	t.Cleanup(func() { assert.NoError(t, ext.Shutdown(context.Background())) })
+	return ext.(fusionstore.Appender)
+}
+
+func startNopStore(t *testing.T, cfg *Config) fusionstore.Appender {
+	t.Helper()
+	return startStore(t, cfg, componenttest.NewNopHost(), extensiontest.NewNopSettings(metadata.Type))
 }
 
 // postQuery sends body to url with an optional tenant header and returns
@@ -86,12 +99,12 @@ func queryBody(t *testing.T, query, format string) []byte {
 
 func TestQueryAPI(t *testing.T) {
 	cfg, url := storeConfig(t)
-	p := startNopPipelines(t, cfg)
+	store := startNopStore(t, cfg)
 	now := time.Now()
 	ctx := context.Background()
-	require.NoError(t, p.traces.ConsumeTraces(ctx, tenantTraces("acme", "", now.Add(-time.Minute))))
-	require.NoError(t, p.traces.ConsumeTraces(ctx, tenantTraces("globex", "", now.Add(-2*time.Minute))))
-	require.NoError(t, p.logs.ConsumeLogs(ctx, tenantLogs("acme", now)))
+	require.NoError(t, store.AppendTraces(ctx, tenantTraces("acme", now.Add(-time.Minute))))
+	require.NoError(t, store.AppendTraces(ctx, tenantTraces("globex", now.Add(-2*time.Minute))))
+	require.NoError(t, store.AppendLogs(ctx, tenantLogs("acme", now)))
 
 	const q = "SELECT span.service_name, span.duration_ns FROM traces ORDER BY span.service_name"
 	tests := []struct {
@@ -143,51 +156,40 @@ func TestQueryAPI(t *testing.T) {
 	assert.Equal(t, http.StatusMethodNotAllowed, resp.StatusCode)
 }
 
-func TestQueryAPITimeout(t *testing.T) {
-	s := newTestStore(t, &testClock{t: time.Now()}, nil)
-	_, err := s.db.Exec(`INSERT INTO traces (tenant, trace_id, start_time, end_time)
-		SELECT 'acme', 't' || (i % 1000), i, i + 1 FROM range(200000) r(i)`)
-	require.NoError(t, err)
-	h := &queryHandler{store: s, limits: queryLimits{timeout: 50 * time.Millisecond, maxRows: 10}, tenantHeader: defaultTenantHeader, logger: zap.NewNop()}
-	srv := httptest.NewServer(newQueryMux(h))
-	defer srv.Close()
-	status, body, _ := postQuery(t, srv.URL+QueryPath, "acme", queryBody(t,
-		"SELECT COUNT(*) FROM traces a JOIN traces b ON a.trace_id = b.trace_id AND b.start_time BETWEEN a.start_time AND a.end_time + 100000000", ""))
-	assert.Equal(t, http.StatusGatewayTimeout, status)
-	assert.Contains(t, body, "query_timeout")
-}
-
-func TestStoreBesideEndpoint(t *testing.T) {
-	fr := startFakeReceiver(t, "", nil)
-	cfg, url := storeConfig(t)
-	cfg.ClientConfig.Endpoint = fr.endpoint()
-	cfg.Flush.Timeout = 50 * time.Millisecond
-	p := startNopPipelines(t, cfg)
-	require.NoError(t, p.traces.ConsumeTraces(context.Background(), tenantTraces("acme", "", time.Now())))
-	assert.Equal(t, 1, fr.ingestedItems()[signalTraces])
-	status, body, _ := postQuery(t, url, "acme", queryBody(t, "SELECT COUNT(*) AS n FROM traces", ""))
-	require.Equal(t, http.StatusOK, status)
-	assert.JSONEq(t, `{"columns":["n"],"rows":[[1]]}`, body)
-}
-
-func TestStoreOnlyShutdownWithoutStart(t *testing.T) {
-	cfg, _ := storeConfig(t)
-	exp, err := newFusedExporter(cfg, exportertest.NewNopSettings(metadata.Type))
-	require.NoError(t, err)
-	assert.NoError(t, exp.Shutdown(context.Background()))
+func TestQueryOutcome(t *testing.T) {
+	tests := []struct {
+		err         error
+		wantOutcome string
+		wantStatus  int
+	}{
+		{err: nil, wantOutcome: "ok", wantStatus: http.StatusOK},
+		{err: fmt.Errorf("%w (1024 bytes) after 3 rows", fusionstore.ErrAnswerTooLarge), wantOutcome: "truncated", wantStatus: http.StatusOK},
+		{err: &fusionql.Error{Msg: "unknown column"}, wantOutcome: "invalid", wantStatus: http.StatusBadRequest},
+		{err: fmt.Errorf("%w (5s)", fusionstore.ErrQueryTimeout), wantOutcome: "timeout", wantStatus: http.StatusGatewayTimeout},
+		{err: fmt.Errorf("%w: Out of Memory Error", fusionstore.ErrMemoryLimit), wantOutcome: "memory_limit", wantStatus: http.StatusInsufficientStorage},
+		{err: context.Canceled, wantOutcome: "cancelled", wantStatus: 0},
+		{err: errors.New("disk on fire"), wantOutcome: "failed", wantStatus: http.StatusInternalServerError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.wantOutcome, func(t *testing.T) {
+			outcome, status := queryOutcome(tt.err)
+			assert.Equal(t, tt.wantOutcome, outcome)
+			assert.Equal(t, tt.wantStatus, status)
+		})
+	}
 }
 
 func TestStoreTelemetry(t *testing.T) {
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	set := exportertest.NewNopSettings(metadata.Type)
+	set := extensiontest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()
 	cfg, url := storeConfig(t)
-	p := startPipelines(t, cfg, componenttest.NewNopHost(), set)
+	store := startStore(t, cfg, componenttest.NewNopHost(), set)
 	ctx := context.Background()
-	require.NoError(t, p.traces.ConsumeTraces(ctx, tenantTraces("acme", "", time.Now())))
-	require.NoError(t, p.logs.ConsumeLogs(ctx, tenantLogs("acme", time.Now())))
-	require.NoError(t, p.logs.ConsumeLogs(ctx, tenantLogs("acme", time.Now())))
+	require.NoError(t, store.AppendTraces(ctx, tenantTraces("acme", time.Now())))
+	require.NoError(t, store.AppendLogs(ctx, tenantLogs("acme", time.Now())))
+	require.NoError(t, store.AppendLogs(ctx, tenantLogs("acme", time.Now())))
 	postQuery(t, url, "acme", queryBody(t, "SELECT COUNT(*) FROM logs", ""))
 	postQuery(t, url, "acme", queryBody(t, "SELECT nope FROM logs", ""))
 
@@ -202,8 +204,8 @@ func TestStoreTelemetry(t *testing.T) {
 		}
 		return out
 	}
-	assert.Equal(t, map[string]int64{"traces": 1, "logs": 2}, sums("otelcol_exporter_fused_store_rows", "table"))
-	assert.Equal(t, map[string]int64{"ok": 1, "invalid": 1}, sums("otelcol_exporter_fused_store_queries", "outcome"))
+	assert.Equal(t, map[string]int64{"traces": 1, "logs": 2}, sums("otelcol_fusionstore_rows", "table"))
+	assert.Equal(t, map[string]int64{"ok": 1, "invalid": 1}, sums("otelcol_fusionstore_queries", "outcome"))
 }
 
 func TestStartFailureReleasesStore(t *testing.T) {
@@ -211,16 +213,16 @@ func TestStartFailureReleasesStore(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer busy.Close()
-	cfg.Store.Get().Query.Get().ServerConfig.NetAddr.Endpoint = busy.Addr().String()
-	exp, err := newFusedExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	cfg.Query.Get().ServerConfig.NetAddr.Endpoint = busy.Addr().String()
+	ext, err := NewFactory().Create(context.Background(), extensiontest.NewNopSettings(metadata.Type), cfg)
 	require.NoError(t, err)
-	require.Error(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-	require.NoError(t, exp.Shutdown(context.Background()))
+	require.Error(t, ext.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, ext.Shutdown(context.Background()))
 
 	// The database file is closed: it opens again.
-	s, err := openStore(context.Background(), cfg.Store.Get(), time.Now)
+	s, err := fusionstore.Open(context.Background(), &cfg.Store)
 	require.NoError(t, err)
-	require.NoError(t, s.close())
+	require.NoError(t, s.Close())
 }
 
 // authHost starts contrib's bearertokenauth once per token name (the token
@@ -263,11 +265,11 @@ func authHost(t *testing.T) extensionHost {
 func TestQueryAPIScope(t *testing.T) {
 	host := authHost(t)
 	now := time.Now()
-	fill := func(p *pipelines) {
+	fill := func(store fusionstore.Appender) {
 		t.Helper()
 		for tenant, spans := range map[string]int{"alpha": 2, "beta": 3, "": 1} {
 			for range spans {
-				require.NoError(t, p.traces.ConsumeTraces(context.Background(), tenantTraces(tenant, "", now)))
+				require.NoError(t, store.AppendTraces(context.Background(), tenantTraces(tenant, now)))
 			}
 		}
 	}
@@ -278,11 +280,11 @@ func TestQueryAPIScope(t *testing.T) {
 		if authenticator != "" {
 			var id component.ID
 			require.NoError(t, id.UnmarshalText([]byte(authenticator)))
-			cfg.Store.Get().Query.Get().ServerConfig.Auth = configoptional.Some(confighttp.AuthConfig{
+			cfg.Query.Get().ServerConfig.Auth = configoptional.Some(confighttp.AuthConfig{
 				Config: configauth.Config{AuthenticatorID: id},
 			})
 		}
-		fill(startPipelines(t, cfg, host, exportertest.NewNopSettings(metadata.Type)))
+		fill(startStore(t, cfg, host, extensiontest.NewNopSettings(metadata.Type)))
 		urls[authenticator] = url
 	}
 
@@ -345,7 +347,7 @@ func TestQueryAPIScope(t *testing.T) {
 				assert.Contains(t, answer.Error, tt.wantError)
 				return
 			}
-			var result queryResult
+			var result queryAnswer
 			require.NoError(t, json.Unmarshal([]byte(body), &result))
 			assert.Len(t, result.Rows, tt.wantRows)
 		})
@@ -354,77 +356,9 @@ func TestQueryAPIScope(t *testing.T) {
 
 func TestQueryAPIRepeatedTenantHeader(t *testing.T) {
 	cfg, url := storeConfig(t)
-	startNopPipelines(t, cfg)
+	startNopStore(t, cfg)
 	header := http.Header{"X-Tenant-Id": {"alpha", "beta"}}
 	status, body, _ := postQueryWith(t, url, header, queryBody(t, "SELECT span.service_name FROM traces", ""))
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.Contains(t, body, "the X-Tenant-ID header must name one tenant, got 2")
-}
-
-// memoryTestAPI serves a store of 200000 spans of tenant acme, 200 per
-// trace, so that a self join on trace_id yields 40M rows.
-func memoryTestAPI(t *testing.T, edit func(*fusedStore)) string {
-	t.Helper()
-	s := newTestStore(t, &testClock{t: time.Now()}, func(c *StoreConfig) {
-		c.MemoryLimit, c.MaxTempDirectorySize = 32<<20, 1<<20
-	})
-	_, err := s.db.Exec(`INSERT INTO traces (tenant, trace_id, start_time, end_time, duration_ns)
-		SELECT 'acme', 't' || (i % 1000), i, i + 1, i FROM range(200000) r(i)`)
-	require.NoError(t, err)
-	if edit != nil {
-		edit(s)
-	}
-	h := &queryHandler{store: s, tenantHeader: defaultTenantHeader, logger: zap.NewNop(),
-		limits: queryLimits{timeout: time.Minute, maxRows: 10, maxResponseBytes: 1 << 20}}
-	srv := httptest.NewServer(newQueryMux(h))
-	t.Cleanup(srv.Close)
-	return srv.URL + QueryPath
-}
-
-const selfJoin = "FROM traces a JOIN traces b ON a.trace_id = b.trace_id AND b.start_time BETWEEN a.start_time AND a.end_time + 100000000"
-
-func TestQueryAPIMemoryLimit(t *testing.T) {
-	tests := []struct {
-		name  string
-		edit  func(*fusedStore)
-		query string
-		want  string
-	}{
-		{
-			// 40M groups: the hash table spills, and the temp directory
-			// is full at 1 MiB. DuckDB refuses it itself.
-			name:  "duckdb out of memory",
-			query: "SELECT a.start_time, b.start_time, COUNT(*) " + selfJoin + " GROUP BY a.start_time, b.start_time",
-			want:  "Out of Memory Error",
-		},
-		{
-			// QUANTILE keeps its values outside DuckDB's accounting: the
-			// guard sees the native memory pass the limit and interrupts.
-			name: "guard",
-			edit: func(s *fusedStore) {
-				// 100 MiB before the query, then growing by 40 MiB a sample.
-				var samples atomic.Int64
-				s.nativeMemory = func() (int64, error) { return 100<<20 + (samples.Add(1)-1)*(40<<20), nil }
-			},
-			query: "SELECT COUNT(*), QUANTILE(b.duration_ns, 0.5) " + selfJoin,
-			want:  "running queries took the store's native memory from 100 MiB to 220 MiB, past the limit (32 MiB) + 64 MiB",
-		},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			url := memoryTestAPI(t, tt.edit)
-			status, body, _ := postQuery(t, url, "acme", queryBody(t, tt.query, ""))
-			require.Equal(t, http.StatusInsufficientStorage, status, body)
-			var answer queryError
-			require.NoError(t, json.Unmarshal([]byte(body), &answer))
-			assert.Contains(t, answer.Error, "'store::memory_limit'")
-			assert.Contains(t, answer.Error, tt.want)
-			assert.NotContains(t, answer.Error, "\n")
-
-			// The store answers the next query.
-			status, body, _ = postQuery(t, url, "acme", queryBody(t, "SELECT COUNT(*) AS n FROM traces", ""))
-			require.Equal(t, http.StatusOK, status)
-			assert.JSONEq(t, `{"columns":["n"],"rows":[[200000]]}`, body)
-		})
-	}
 }

@@ -1,6 +1,7 @@
-package fusedexporter
+package fusionstore
 
 import (
+	"context"
 	"os"
 	"testing"
 	"time"
@@ -25,8 +26,8 @@ func TestCheckpointWritesDatabaseFileWhileOpen(t *testing.T) {
 	for range 5 {
 		td, ld := gen.Traces(1000), gen.Logs(1000)
 		items += int64(td.SpanCount() + ld.LogRecordCount())
-		require.NoError(t, s.appendTraces(td))
-		require.NoError(t, s.appendLogs(ld))
+		require.NoError(t, s.AppendTraces(context.Background(), td))
+		require.NoError(t, s.AppendLogs(context.Background(), ld))
 	}
 	// Appends go to the write-ahead log: the file has not grown yet.
 	empty := fileSize()
@@ -35,17 +36,17 @@ func TestCheckpointWritesDatabaseFileWhileOpen(t *testing.T) {
 	assert.Positive(t, info.Size())
 
 	cp := startCheckpointer(s, 20*time.Millisecond, zap.NewNop())
-	defer cp.stop()
+	defer cp.Stop()
 	require.Eventually(t, func() bool { return fileSize() > empty }, 10*time.Second, 20*time.Millisecond)
 	t.Logf("database file: %d bytes before the checkpoint, %d after", empty, fileSize())
 	assert.Equal(t, items, sqlRows(t, s, "SELECT (SELECT count(*) FROM traces) + (SELECT count(*) FROM logs)")[0][0])
 
 	// Appends go on beside the checkpointer.
-	require.NoError(t, s.appendTraces(gen.Traces(10)))
+	require.NoError(t, s.AppendTraces(context.Background(), gen.Traces(10)))
 }
 
 func TestCheckpointAfterCloseIsShutdown(t *testing.T) {
 	s := newTestStore(t, &testClock{t: time.Now()}, nil)
-	require.NoError(t, s.close())
-	require.ErrorIs(t, s.checkpoint(t.Context()), errShutdown)
+	require.NoError(t, s.Close())
+	require.ErrorIs(t, s.checkpoint(t.Context()), ErrClosed)
 }

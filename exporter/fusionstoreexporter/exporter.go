@@ -1,0 +1,61 @@
+package fusionstoreexporter
+
+import (
+	"context"
+	"fmt"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelfusion/otelfusion/pkg/fusionstore"
+)
+
+// storeExporter appends each export of one signal to the store of a
+// fusionstore extension. The extension owns the database; the exporter
+// holds nothing to release.
+type storeExporter struct {
+	cfg *Config
+	// store is set by start, before exporterhelper lets any push through.
+	store fusionstore.Appender
+}
+
+func newStoreExporter(cfg *Config) *storeExporter {
+	return &storeExporter{cfg: cfg}
+}
+
+// start finds the extension named by 'extension' among the host's.
+func (e *storeExporter) start(_ context.Context, host component.Host) error {
+	ext, ok := host.GetExtensions()[e.cfg.Extension]
+	if !ok {
+		return fmt.Errorf("'extension': no extension %q is configured; add it under 'extensions' and to 'service::extensions'", e.cfg.Extension)
+	}
+	store, ok := ext.(fusionstore.Appender)
+	if !ok {
+		return fmt.Errorf("'extension': extension %q is not a fusionstore extension", e.cfg.Extension)
+	}
+	e.store = store
+	return nil
+}
+
+func (e *storeExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
+	if td.ResourceSpans().Len() == 0 {
+		return nil
+	}
+	return e.store.AppendTraces(ctx, td)
+}
+
+func (e *storeExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	if ld.ResourceLogs().Len() == 0 {
+		return nil
+	}
+	return e.store.AppendLogs(ctx, ld)
+}
+
+func (e *storeExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) error {
+	if md.ResourceMetrics().Len() == 0 {
+		return nil
+	}
+	return e.store.AppendMetrics(ctx, md)
+}
