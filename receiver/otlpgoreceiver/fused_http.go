@@ -20,6 +20,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -45,6 +46,13 @@ func (r *otlpgoReceiver) handleFused(w http.ResponseWriter, req *http.Request) {
 	}
 
 	ctx := req.Context()
+	// A request that names no tenant where one is required costs no decode.
+	if stamp := r.tenants.forRequest(ctx); stamp.refusesEveryResource() {
+		_, _, err := stamp.decide(pcommon.NewResource())
+		writeMessage(w, tenantErrorStatus(err), status.Convert(err).Message())
+		return
+	}
+
 	// What this request reserves of fused::max_inflight_bytes is held until
 	// its pipelines have returned, as they may still hold the decoded data.
 	held := r.inflight.reserve()

@@ -110,6 +110,13 @@ func (s *tenantStamper) forRequest(ctx context.Context) requestStamp {
 	return rs
 }
 
+// refusesEveryResource reports, from the request alone, that every resource
+// of it would be refused for naming no tenant: the fused endpoint then
+// answers before reading or decoding the body.
+func (rs *requestStamp) refusesEveryResource() bool {
+	return rs.tenant == "" && rs.fallback == "" && !rs.trustsData
+}
+
 // decide returns the tenant of one resource and whether the sender wrote a
 // different one, or the refusal. It writes nothing.
 func (rs *requestStamp) decide(res pcommon.Resource) (tenant string, conflict bool, err error) {

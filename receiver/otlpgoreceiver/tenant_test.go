@@ -258,3 +258,20 @@ func TestTenantConfigValidate(t *testing.T) {
 	defaults := defaultTenantConfig()
 	assert.NoError(t, defaults.validate())
 }
+
+// TestFusedNoTenantRefusedBeforeDecoding: where a tenant is required and the
+// request names none, the fused endpoint answers 401 without reading the
+// frame, so even a malformed body is not decoded.
+func TestFusedNoTenantRefusedBeforeDecoding(t *testing.T) {
+	sink := new(consumertest.TracesSink)
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	set := nopSettings()
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	fusedURL, _ := startTenantReceiver(t, func(cfg *Config) { cfg.Tenant.DefaultTenant = "" }, set, sink)
+	res := doRequest(t, http.MethodPost, fusedURL, otlpgo.ContentType, bytes.NewReader([]byte("not a frame")), nil)
+	require.Equal(t, http.StatusUnauthorized, res.status, string(res.body))
+	assert.Zero(t, sink.SpanCount())
+	_, err := tel.GetMetric("otelcol_otlpgo_receiver_frames")
+	assert.Error(t, err, "no frame was read")
+}
