@@ -138,6 +138,22 @@ func (c *ColumnRef) Pos() Position {
 	return c.NamePos
 }
 
+// IndexExpr reads one key of a map column: span.attributes['http.route'],
+// t.resource['k8s.pod.name']. The value is a string, NULL when the key is
+// missing; compared with a number it is read as that number.
+type IndexExpr struct {
+	X      *ColumnRef
+	LBrack Position
+	Key    *StringLit
+
+	// cast is set by Validate when a comparison reads the value as a
+	// number: TypeInt (an exact decimal, see sqlWriter.index) or
+	// TypeDouble; TypeUnknown keeps the string.
+	cast ColumnType
+}
+
+func (i *IndexExpr) Pos() Position { return i.X.Pos() }
+
 // StarExpr is * or t.* in a select list.
 type StarExpr struct {
 	StarPos   Position // the qualifier's position when qualified
@@ -316,6 +332,7 @@ type WhenClause struct {
 func (w *WhenClause) Pos() Position { return w.WhenPos }
 
 func (*ColumnRef) exprNode()   {}
+func (*IndexExpr) exprNode()   {}
 func (*StarExpr) exprNode()    {}
 func (*StringLit) exprNode()   {}
 func (*IntLit) exprNode()      {}
@@ -344,6 +361,8 @@ func Inspect(e Expr, visit func(Expr) bool) {
 
 func children(e Expr) []Expr {
 	switch n := e.(type) {
+	case *IndexExpr:
+		return []Expr{n.X, n.Key}
 	case *ParenExpr:
 		return []Expr{n.X}
 	case *UnaryExpr:

@@ -5,10 +5,11 @@ import (
 	"strings"
 )
 
-// columnType is how the DuckDB store holds each FusionQL column type:
-// timestamps and durations as BIGINT nanoseconds, attribute maps as JSON
-// text.
-func (DuckDB) columnType(t ColumnType) string {
+// StoreType is how the DuckDB store holds each FusionQL column type, as
+// DuckDB spells it in information_schema.columns: timestamps and durations
+// as BIGINT nanoseconds, attribute maps as MAP(VARCHAR, VARCHAR) of the
+// values' OTLP string form.
+func (DuckDB) StoreType(t ColumnType) string {
 	switch t {
 	case TypeInt, TypeTimestamp, TypeDuration:
 		return "BIGINT"
@@ -16,6 +17,8 @@ func (DuckDB) columnType(t ColumnType) string {
 		return "DOUBLE"
 	case TypeList:
 		return "BIGINT[]"
+	case TypeMap:
+		return "MAP(VARCHAR, VARCHAR)"
 	default:
 		return "VARCHAR"
 	}
@@ -29,7 +32,7 @@ func (d DuckDB) SchemaDDL() []string {
 	for _, t := range Schema {
 		cols := make([]string, len(t.Columns))
 		for i, c := range t.Columns {
-			cols[i] = fmt.Sprintf("%q %s", c.Name, d.columnType(c.Type))
+			cols[i] = fmt.Sprintf("%q %s", c.Name, d.StoreType(c.Type))
 		}
 		stmts = append(stmts, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %q (%s)", t.Name, strings.Join(cols, ", ")))
 	}

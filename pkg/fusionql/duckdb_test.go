@@ -32,21 +32,44 @@ func openTestStore(t *testing.T) *sql.DB {
 		_, err := db.Exec(stmt)
 		require.NoError(t, err)
 	}
+	// Attributes: http.route, an http.response.status_code (tr4 has none),
+	// a ratio on tr1; the resource names the pod.
 	spans := []struct {
 		tenant, traceID, operation, status string
 		start, duration                    time.Duration
+		route, code, ratio, pod            string
 	}{
-		{"acme", "tr1", "GET /", "OK", 10 * time.Second, 50 * time.Millisecond},
-		{"acme", "tr2", "GET /", "ERROR", 30 * time.Second, 2 * time.Second},
-		{"acme", "tr3", "POST /pay", "OK", 70 * time.Second, 1500 * time.Millisecond},
-		{"acme", "tr4", "GET /", "OK", 130 * time.Second, 20 * time.Millisecond},
-		{"acme", "tr5", "POST /pay", "ERROR", 150 * time.Second, 300 * time.Millisecond},
-		{"evil", "tr6", "GET /", "ERROR", 20 * time.Second, 5 * time.Second},
+		{"acme", "tr1", "GET /", "OK", 10 * time.Second, 50 * time.Millisecond, "/", "200", "0.25", "api-0"},
+		{"acme", "tr2", "GET /", "ERROR", 30 * time.Second, 2 * time.Second, "/", "503", "", "api-1"},
+		{"acme", "tr3", "POST /pay", "OK", 70 * time.Second, 1500 * time.Millisecond, "/pay", "201", "", "api-0"},
+		{"acme", "tr4", "GET /", "OK", 130 * time.Second, 20 * time.Millisecond, "/", "", "", "api-1"},
+		{"acme", "tr5", "POST /pay", "ERROR", 150 * time.Second, 300 * time.Millisecond, "/pay", "500", "", "api-0"},
+		{"evil", "tr6", "GET /", "ERROR", 20 * time.Second, 5 * time.Second, "/", "500", "", "api-0"},
 	}
 	for i, s := range spans {
-		_, err := db.Exec(`INSERT INTO traces (tenant, trace_id, span_id, service_name, operation, status_code, start_time, end_time, duration_ns)
-			VALUES (?, ?, ?, 'shop', ?, ?, ?, ?, ?)`,
-			s.tenant, s.traceID, fmt.Sprintf("s%d", i+1), s.operation, s.status, at(s.start), at(s.start+s.duration), int64(s.duration))
+		// An empty string leaves the key out of the map.
+		_, err := db.Exec(`INSERT INTO traces (tenant, trace_id, span_id, service_name, operation, status_code, start_time, end_time, duration_ns, attributes, resource)
+			VALUES (?, ?, ?, 'shop', ?, ?, ?, ?, ?,
+				map_from_entries(list_filter([{'key': 'http.route', 'value': ?}, {'key': 'http.response.status_code', 'value': ?}, {'key': 'ratio', 'value': ?}], e -> e.value != '')),
+				MAP {'k8s.pod.name': ?})`,
+			s.tenant, s.traceID, fmt.Sprintf("s%d", i+1), s.operation, s.status, at(s.start), at(s.start+s.duration), int64(s.duration),
+			s.route, s.code, s.ratio, s.pod)
+		require.NoError(t, err)
+	}
+	points := []struct {
+		tenant, pod string
+		ts          time.Duration
+		value       float64
+	}{
+		{"acme", "api-0", 10020 * time.Millisecond, 0.5},
+		{"acme", "api-1", 30500 * time.Millisecond, 0.7},
+		{"acme", "api-0", 200 * time.Second, 0.9}, // in no span
+		{"evil", "api-0", 10020 * time.Millisecond, 9},
+	}
+	for _, p := range points {
+		_, err := db.Exec(`INSERT INTO metrics (tenant, "timestamp", service_name, name, type, value, attributes, resource)
+			VALUES (?, ?, 'shop', 'process.cpu.utilization', 'gauge', ?, MAP {}, MAP {'k8s.pod.name': ?})`,
+			p.tenant, at(p.ts), p.value, p.pod)
 		require.NoError(t, err)
 	}
 	logs := []struct {
@@ -184,6 +207,92 @@ func TestDuckDBRunsTranslation(t *testing.T) {
 				opts.MaxRows = tt.maxRows
 			}
 			text, args, err := fusionql.DuckDB{}.Translate(q, opts)
+			require.NoError(t, err)
+			require.Equal(t, tt.want, queryRows(t, db, text, args), "SQL: %s", text)
+		})
+	}
+}
+
+// TestDuckDBRunsAttributeQueries runs attribute lookups on DuckDB and checks
+// the exact answers: typed comparisons, missing keys, grouping on an
+// attribute in every clause, and a join on a resource attribute.
+func TestDuckDBRunsAttributeQueries(t *testing.T) {
+	db := openTestStore(t)
+	const code = "span.attributes['http.response.status_code']"
+	tests := []struct {
+		name  string
+		query string
+		want  [][]any
+	}{
+		{
+			name:  "numeric comparison with an integer",
+			query: "SELECT span_id FROM traces WHERE " + code + " >= 500 ORDER BY span_id",
+			want:  [][]any{{"s2"}, {"s5"}},
+		},
+		{
+			name:  "string comparison",
+			query: "SELECT span_id FROM traces WHERE " + code + " = '200' OR " + code + " LIKE '20%' ORDER BY span_id",
+			want:  [][]any{{"s1"}, {"s3"}},
+		},
+		{
+			name:  "a fraction compared with an integer is not rounded",
+			query: "SELECT span_id FROM traces WHERE attributes['ratio'] > 0 AND attributes['ratio'] < 1 AND attributes['ratio'] = 0.25",
+			want:  [][]any{{"s1"}},
+		},
+		{
+			name:  "a missing key is NULL",
+			query: "SELECT span_id, attributes['nope'], " + code + " IS NULL FROM traces WHERE span_id IN ('s1', 's4') ORDER BY span_id",
+			want:  [][]any{{"s1", nil, false}, {"s4", nil, true}},
+		},
+		{
+			name:  "a non-number compared with a number is NULL, not an error",
+			query: "SELECT COUNT(*) FROM traces WHERE span.attributes['http.route'] > 0",
+			want:  [][]any{{int64(0)}},
+		},
+		{
+			name:  "IN and BETWEEN on a number",
+			query: "SELECT span_id FROM traces WHERE " + code + " IN (200, 201) OR " + code + " BETWEEN 502 AND 504 ORDER BY span_id",
+			want:  [][]any{{"s1"}, {"s2"}, {"s3"}},
+		},
+		{
+			name:  "GROUP BY an attribute alias",
+			query: "SELECT attributes['http.route'] AS route, COUNT(*) FROM traces GROUP BY route ORDER BY route",
+			want:  [][]any{{"/", int64(3)}, {"/pay", int64(2)}},
+		},
+		{
+			name: "GROUP BY the attribute, a select item computed from it, HAVING and ORDER BY",
+			query: "SELECT UPPER(span.attributes['http.route']), COUNT(*) FROM traces GROUP BY span.attributes['http.route'] " +
+				"HAVING COUNT(*) >= 2 ORDER BY COUNT(*)",
+			want: [][]any{{"/PAY", int64(2)}, {"/", int64(3)}},
+		},
+		{
+			name: "CASE on an attribute, grouped",
+			query: "SELECT CASE WHEN " + code + " >= 500 THEN 'error' WHEN " + code + " IS NULL THEN 'unknown' ELSE 'ok' END AS class, " +
+				"COUNT(*) FROM traces GROUP BY class ORDER BY class",
+			want: [][]any{{"error", int64(2)}, {"ok", int64(2)}, {"unknown", int64(1)}},
+		},
+		{
+			name:  "simple CASE on a number",
+			query: "SELECT span_id, CASE " + code + " WHEN 200 THEN 'ok' WHEN 503 THEN 'unavailable' END FROM traces WHERE span_id IN ('s1', 's2', 's3') ORDER BY span_id",
+			want:  [][]any{{"s1", "ok"}, {"s2", "unavailable"}, {"s3", nil}},
+		},
+		{
+			name: "join spans to metrics on the pod within the span, tenant scoped",
+			query: "SELECT t.span_id, m.resource['k8s.pod.name'], m.value FROM traces t JOIN metrics m " +
+				"ON m.resource['k8s.pod.name'] = t.resource['k8s.pod.name'] AND m.timestamp BETWEEN t.start_time AND t.end_time ORDER BY t.span_id",
+			want: [][]any{{"s1", "api-0", 0.5}, {"s2", "api-1", 0.7}},
+		},
+		{
+			name:  "metric points per pod",
+			query: "SELECT metric.resource['k8s.pod.name'] AS pod, COUNT(*), MAX(value) FROM metrics GROUP BY pod ORDER BY pod",
+			want:  [][]any{{"api-0", int64(2), 0.9}, {"api-1", int64(1), 0.7}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, err := fusionql.Parse(tt.query)
+			require.NoError(t, err)
+			text, args, err := fusionql.DuckDB{}.Translate(q, fusionql.TranslateOptions{Tenant: "acme", MaxRows: 100})
 			require.NoError(t, err)
 			require.Equal(t, tt.want, queryRows(t, db, text, args), "SQL: %s", text)
 		})

@@ -32,6 +32,9 @@ func fuzzSeeds() []string {
 		"SELECT * FROM traces OFFSET 1 LIMIT 1",
 		"SELECT TIME_BUCKET(INTERVAL '0s', start_time) FROM traces",
 		"SELECT body FROM logs HAVING level = 'x'",
+		"SELECT attributes['?\"'] FROM logs WHERE resource['k''?'] = 1",
+		"SELECT operation['x'] FROM traces",
+		"SELECT attributes[1] FROM traces",
 		"SELECT t.operation, COUNT(*) FROM traces t JOIN logs l ON l.trace_id = t.trace_id "+
 			"AND TIME_BUCKET(INTERVAL '1m', l.timestamp) = TIME_BUCKET(INTERVAL '1m', t.start_time) GROUP BY t.operation",
 	)
@@ -96,14 +99,20 @@ func requirePositionedError(t *testing.T, text string, err error) {
 	require.GreaterOrEqual(t, perr.Pos.Col, 1)
 }
 
-// countParams counts ? marks outside double-quoted identifiers.
+// countParams counts ? marks outside double-quoted identifiers and
+// single-quoted strings (the inline keys of map lookups). A doubled quote
+// leaves and re-enters its quoting, which counts the same.
 func countParams(sql string) int {
-	n, quoted := 0, false
+	n, quote := 0, rune(0)
 	for _, c := range sql {
 		switch {
-		case c == '"':
-			quoted = !quoted
-		case c == '?' && !quoted:
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '?':
 			n++
 		}
 	}

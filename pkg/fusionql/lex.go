@@ -20,6 +20,8 @@ const (
 	tokDot
 	tokLParen
 	tokRParen
+	tokLBracket
+	tokRBracket
 	tokSemicolon
 	tokStar
 	tokPlus
@@ -81,13 +83,14 @@ var keywords = map[string]tokenKind{
 }
 
 var punctuation = map[tokenKind]string{
-	tokComma: ",", tokDot: ".", tokLParen: "(", tokRParen: ")", tokSemicolon: ";",
+	tokComma: ",", tokDot: ".", tokLParen: "(", tokRParen: ")",
+	tokLBracket: "[", tokRBracket: "]", tokSemicolon: ";",
 	tokStar: "*", tokPlus: "+", tokMinus: "-", tokSlash: "/", tokPercent: "%",
 	tokEq: "=", tokNe: "!=", tokLt: "<", tokLe: "<=", tokGt: ">", tokGe: ">=",
 }
 
 var singleCharTokens = map[byte]tokenKind{
-	',': tokComma, '.': tokDot, '(': tokLParen, ')': tokRParen, ';': tokSemicolon,
+	',': tokComma, '.': tokDot, '(': tokLParen, ')': tokRParen, '[': tokLBracket, ']': tokRBracket, ';': tokSemicolon,
 	'*': tokStar, '+': tokPlus, '-': tokMinus, '/': tokSlash, '%': tokPercent,
 	'=': tokEq, '<': tokLt, '>': tokGt,
 }

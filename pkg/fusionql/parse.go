@@ -464,7 +464,32 @@ func (p *parser) parseUnary() Expr {
 	return &UnaryExpr{OpPos: pos, Op: OpNeg, X: p.parseUnary()}
 }
 
+// parsePrimary parses an operand and the map index that may follow a column:
+// attributes['http.route'].
 func (p *parser) parsePrimary() Expr {
+	x := p.parseOperand()
+	if p.tok.kind != tokLBracket {
+		return x
+	}
+	ref, ok := x.(*ColumnRef)
+	if !ok {
+		p.failf(p.tok.pos, "only a map column can be indexed, as in span.attributes['http.route']")
+	}
+	idx := &IndexExpr{X: ref, LBrack: p.tok.pos}
+	p.next()
+	if p.tok.kind != tokString {
+		p.failf(p.tok.pos, "the key in [...] must be a quoted string such as ['http.route'], got %s", p.tok.describe())
+	}
+	idx.Key = &StringLit{LitPos: p.tok.pos, Value: p.tok.text}
+	p.next()
+	p.expect(tokRBracket, `"]"`)
+	if p.tok.kind == tokLBracket {
+		p.failf(p.tok.pos, "attribute values are strings and cannot be indexed again")
+	}
+	return idx
+}
+
+func (p *parser) parseOperand() Expr {
 	tok := p.tok
 	switch tok.kind {
 	case tokNumber:

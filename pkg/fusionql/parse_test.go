@@ -47,6 +47,13 @@ var roundTripCorpus = []string{
 	"SELECT COUNT(*) FROM logs HAVING COUNT(*) > 100",
 	"SELECT name FROM metrics OFFSET 5",
 	`SELECT operation AS "end", status_code AS "case" FROM traces LIMIT 0 OFFSET 0`,
+	// Attribute access.
+	"SELECT span.attributes['http.route'], span.resource['k8s.pod.name'] FROM traces WHERE span.attributes['http.response.status_code'] >= 500",
+	"SELECT attributes['it''s'], resource[''] FROM logs WHERE attributes['n'] BETWEEN 1.5 AND 2 AND resource['x'] IN ('a', 'b') AND attributes['y'] IS NULL",
+	"SELECT t.resource['k8s.pod.name'] AS pod, COUNT(*) FROM traces t JOIN metrics m ON m.resource['k8s.pod.name'] = t.resource['k8s.pod.name'] " +
+		"AND m.timestamp BETWEEN t.start_time AND t.end_time GROUP BY t.resource['k8s.pod.name'] HAVING COUNT(*) > 1 ORDER BY t.resource['k8s.pod.name']",
+	"SELECT CASE attributes['db.system'] WHEN 'postgresql' THEN 'sql' ELSE 'other' END, CASE WHEN (attributes['code']) > 499 THEN 1 END FROM traces",
+	"SELECT LOWER(metric.resource['deployment.environment']), MAX(metric.attributes['cpu']) FROM metrics",
 }
 
 func TestParseRoundTrip(t *testing.T) {
@@ -70,6 +77,8 @@ func TestParseCanonicalText(t *testing.T) {
 		{`SELECT "select" FROM traces AS "order"`, `SELECT "select" FROM traces AS "order"`},
 		{"select case   when level='x' then 1 else 2 end c from logs offset 3",
 			"SELECT CASE WHEN level = 'x' THEN 1 ELSE 2 END AS c FROM logs OFFSET 3"},
+		{"select t.Attributes [ 'http.route' ] from traces t where resource['A']>1",
+			"SELECT t.attributes['http.route'] FROM traces AS t WHERE resource['A'] > 1"},
 		{"select time_bucket(interval '60s', timestamp) from logs having count(*)>1 limit 5 offset 10;",
 			"SELECT TIME_BUCKET(INTERVAL '1m', timestamp) FROM logs HAVING COUNT(*) > 1 LIMIT 5 OFFSET 10"},
 	}
@@ -217,6 +226,20 @@ func TestParseRefused(t *testing.T) {
 		{"time_bucket of an int", "SELECT TIME_BUCKET(INTERVAL '1m', severity_number) FROM logs", "fusionql: 1:8: TIME_BUCKET needs a timestamp or duration as its second argument, got int"},
 		{"time_bucket arity", "SELECT TIME_BUCKET(INTERVAL '1m') FROM traces", "fusionql: 1:8: TIME_BUCKET takes 2 arguments, got 1"},
 		{"time_bucket distinct", "SELECT TIME_BUCKET(DISTINCT INTERVAL '1m', start_time) FROM traces", "fusionql: 1:8: DISTINCT is only allowed in aggregates"},
+		{"index a string column", "SELECT span.operation['x'] FROM traces", "fusionql: 1:22: span.operation is a string column, not a map: only attributes and resource can be indexed"},
+		{"index with a number", "SELECT attributes[1] FROM traces", "fusionql: 1:19: the key in [...] must be a quoted string such as ['http.route'], got number 1"},
+		{"index with a quoted identifier", `SELECT resource["k8s.pod.name"] FROM logs`, `fusionql: 1:17: the key in [...] must be a quoted string such as ['http.route'], got identifier "k8s.pod.name"`},
+		{"index with a column", "SELECT attributes[operation] FROM traces", "fusionql: 1:19: the key in [...] must be a quoted string such as ['http.route'], got identifier operation"},
+		{"index with an expression", "SELECT attributes['a' || 'b'] FROM traces", "fusionql: 1:23: unexpected character '|'"},
+		{"index without close", "SELECT attributes['a' FROM traces", "fusionql: 1:23: unexpected keyword FROM, expected \"]\""},
+		{"index twice", "SELECT attributes['a']['b'] FROM traces", "fusionql: 1:23: attribute values are strings and cannot be indexed again"},
+		{"index a call", "SELECT LOWER(body)['x'] FROM logs", "fusionql: 1:19: only a map column can be indexed, as in span.attributes['http.route']"},
+		{"index an alias", "SELECT attributes AS a FROM logs ORDER BY a['x']", "fusionql: 1:44: a is a select-list alias and cannot be indexed; index the column itself"},
+		{"index ambiguous", "SELECT resource['x'] FROM traces t JOIN logs l ON l.trace_id = t.trace_id AND l.timestamp > t.start_time", "fusionql: 1:8: ambiguous column \"resource\": it is in t and l; qualify it"},
+		{"index a NUL key", "SELECT attributes['a\x00'] FROM logs", "fusionql: 1:19: a map key cannot contain a NUL character"},
+		{"attribute arithmetic", "SELECT attributes['n'] + 1 FROM logs", "fusionql: 1:24: cannot apply + to string and int"},
+		{"attribute sum", "SELECT SUM(attributes['n']) FROM logs", "fusionql: 1:8: SUM needs a number or duration, got string"},
+		{"attribute in BETWEEN with a string", "SELECT * FROM logs WHERE attributes['n'] BETWEEN 1 AND 'x'", "fusionql: 1:42: cannot compare int with string in BETWEEN"},
 		{"too deep", "SELECT " + strings.Repeat("(", 300) + "1" + strings.Repeat(")", 300) + " FROM traces", "fusionql: 1:208: expression is nested too deeply"},
 	}
 	for _, tt := range tests {

@@ -106,6 +106,7 @@ func (w *WhenClause) String() string {
 }
 
 func (c *ColumnRef) String() string   { return exprString(c) }
+func (i *IndexExpr) String() string   { return exprString(i) }
 func (s *StarExpr) String() string    { return exprString(s) }
 func (s *StringLit) String() string   { return exprString(s) }
 func (i *IntLit) String() string      { return exprString(i) }
@@ -136,6 +137,9 @@ func writeExpr(b *strings.Builder, e Expr) {
 			b.WriteString(quoteIdent(n.Qualifier) + ".")
 		}
 		b.WriteString(quoteIdent(n.Name))
+	case *IndexExpr:
+		writeExpr(b, n.X)
+		b.WriteString("[" + quoteString(n.Key.Value) + "]")
 	case *StarExpr:
 		if n.Qualifier != "" {
 			b.WriteString(quoteIdent(n.Qualifier) + ".")

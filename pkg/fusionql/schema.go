@@ -17,7 +17,9 @@ const (
 	// TypeDuration is a length of time in nanoseconds (BIGINT); INTERVAL
 	// literals and timestamp differences have this type.
 	TypeDuration
-	// TypeMap is a string-keyed map of attributes (MAP or JSON in the store).
+	// TypeMap is a map of attributes, string keys to their values in OTLP
+	// string form (MAP(VARCHAR, VARCHAR) in the store). Only an index
+	// (attributes['http.route']) reads it; the value is a string.
 	TypeMap
 	// TypeList is a list value, such as histogram bucket counts.
 	TypeList
@@ -82,7 +84,7 @@ var Schema = []*Table{
 			{"duration_ns", TypeDuration},
 			{"timestamp_ns", TypeTimestamp},
 			{"attributes", TypeMap},
-			{"resource_attributes", TypeMap},
+			{"resource", TypeMap},
 		},
 	},
 	{
@@ -98,6 +100,7 @@ var Schema = []*Table{
 			{"severity_number", TypeInt},
 			{"body", TypeString},
 			{"attributes", TypeMap},
+			{"resource", TypeMap},
 		},
 	},
 	{
@@ -110,6 +113,7 @@ var Schema = []*Table{
 			{"type", TypeString},
 			{"value", TypeDouble},
 			{"attributes", TypeMap},
+			{"resource", TypeMap},
 			{"exemplar_trace_id", TypeString},
 			{"exemplar_span_id", TypeString},
 			{"count", TypeInt},

@@ -40,8 +40,8 @@ var ErrNotValidated = errors.New("fusionql: query is not validated, use Parse or
 // nanoseconds, so INTERVAL literals become integer nanoseconds. Every value
 // the user wrote becomes a ? parameter; only numbers the package formats
 // itself (LIMIT, OFFSET, QUANTILE's fraction, TIME_BUCKET's width, and the
-// position of a select item a GROUP BY or ORDER BY key repeats) are written
-// inline.
+// position of a select item a GROUP BY or ORDER BY key repeats) and the
+// quoted key of a map lookup are written inline.
 type DuckDB struct{}
 
 var _ Dialect = DuckDB{}
@@ -269,6 +269,8 @@ func (w *sqlWriter) expr(e Expr) {
 			return
 		}
 		w.str(sqlIdent(w.tables[n.binding].bindingName()) + "." + sqlIdent(n.Name))
+	case *IndexExpr:
+		w.index(n)
 	case *StarExpr:
 		if n.Qualifier != "" {
 			w.str(sqlIdent(w.tables[n.binding].bindingName()) + ".")
@@ -387,11 +389,40 @@ func (w *sqlWriter) timeBucket(c *CallExpr) {
 	w.str(" // " + n + " * " + n + ")")
 }
 
+// index writes a map lookup as map_extract_value(map, 'key'): the value, or
+// NULL for a missing key (DuckDB's map_extract would give a list). The key
+// is the one text of the user's written into the SQL, as a quoted literal
+// (quotes doubled; the validator refuses a NUL), so that the same attribute
+// is the same SQL in SELECT, GROUP BY, HAVING and ORDER BY, which DuckDB
+// needs to match them. A comparison with a number reads the value with
+// TRY_CAST, NULL when it is no number: as a DOUBLE against a double, and
+// against an integer, duration or timestamp as a DECIMAL(38, 9), which holds
+// every int64 and a fraction exactly, where a BIGINT cast would round '0.25'
+// to 0 and a DOUBLE lose nanosecond timestamps.
+func (w *sqlWriter) index(n *IndexExpr) {
+	cast := ""
+	switch n.cast {
+	case TypeInt:
+		cast = "DECIMAL(38, 9)"
+	case TypeDouble:
+		cast = "DOUBLE"
+	}
+	if cast != "" {
+		w.str("TRY_CAST(")
+	}
+	w.str("map_extract_value(")
+	w.expr(n.X)
+	w.str(", '" + strings.ReplaceAll(n.Key.Value, "'", "''") + "')")
+	if cast != "" {
+		w.str(" AS " + cast + ")")
+	}
+}
+
 // atomic reports whether e translates to SQL that needs no parentheses as
 // an operand.
 func atomic(e Expr) bool {
 	switch e.(type) {
-	case *ColumnRef, *CallExpr, *ParenExpr, *CaseExpr, *StringLit, *IntLit, *FloatLit, *IntervalLit:
+	case *ColumnRef, *IndexExpr, *CallExpr, *ParenExpr, *CaseExpr, *StringLit, *IntLit, *FloatLit, *IntervalLit:
 		return true
 	}
 	return false

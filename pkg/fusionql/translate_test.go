@@ -82,6 +82,41 @@ func TestDuckDBTranslate(t *testing.T) {
 			wantArgs: []any{"acme", "acme"},
 		},
 		{
+			name:     "attribute compared with a string stays a string; the key is inline",
+			query:    "SELECT span.attributes['http.route'] FROM traces WHERE span.resource['k8s.pod.name'] = 'api-0' AND attributes['it''s'] LIKE 'a%'",
+			wantSQL:  "SELECT map_extract_value(traces.attributes, 'http.route') FROM traces WHERE map_extract_value(traces.resource, 'k8s.pod.name') = ? AND map_extract_value(traces.attributes, 'it''s') LIKE ?",
+			wantArgs: []any{"api-0", "a%"},
+		},
+		{
+			name:  "attribute compared with a number is cast as the number",
+			query: "SELECT body FROM logs WHERE attributes['code'] >= 500 AND 1.5 < (attributes['ratio']) AND attributes['ts'] > timestamp AND attributes['d'] < INTERVAL '1s'",
+			wantSQL: "SELECT logs.body FROM logs WHERE TRY_CAST(map_extract_value(logs.attributes, 'code') AS DECIMAL(38, 9)) >= ? " +
+				"AND ? < (TRY_CAST(map_extract_value(logs.attributes, 'ratio') AS DOUBLE)) " +
+				"AND TRY_CAST(map_extract_value(logs.attributes, 'ts') AS DECIMAL(38, 9)) > logs.timestamp " +
+				"AND TRY_CAST(map_extract_value(logs.attributes, 'd') AS DECIMAL(38, 9)) < ?",
+			wantArgs: []any{int64(500), 1.5, int64(1_000_000_000)},
+		},
+		{
+			name:  "attributes in BETWEEN, IN and a simple CASE follow the other values",
+			query: "SELECT CASE attributes['code'] WHEN 200 THEN 'ok' END FROM logs WHERE attributes['n'] BETWEEN 1 AND 2.5 AND attributes['m'] IN (1, 2) AND attributes['s'] IN ('a', attributes['t'])",
+			wantSQL: "SELECT CASE TRY_CAST(map_extract_value(logs.attributes, 'code') AS DECIMAL(38, 9)) WHEN ? THEN ? END FROM logs " +
+				"WHERE TRY_CAST(map_extract_value(logs.attributes, 'n') AS DOUBLE) BETWEEN ? AND ? " +
+				"AND TRY_CAST(map_extract_value(logs.attributes, 'm') AS DECIMAL(38, 9)) IN (?, ?) " +
+				"AND map_extract_value(logs.attributes, 's') IN (?, map_extract_value(logs.attributes, 't'))",
+			wantArgs: []any{int64(200), "ok", int64(1), 2.5, int64(1), int64(2), "a"},
+		},
+		{
+			name: "attributes in a join, GROUP BY, HAVING and ORDER BY, tenant scoped",
+			query: "SELECT t.resource['k8s.pod.name'] AS pod, COUNT(*) FROM traces t JOIN metrics m ON m.resource['k8s.pod.name'] = t.resource['k8s.pod.name'] " +
+				"AND m.timestamp BETWEEN t.start_time AND t.end_time GROUP BY t.resource['k8s.pod.name'] HAVING COUNT(*) > 1 ORDER BY t.resource['k8s.pod.name']",
+			opts: TranslateOptions{Tenant: "acme"},
+			wantSQL: "SELECT map_extract_value(t.resource, 'k8s.pod.name') AS pod, COUNT(*) FROM traces AS t JOIN metrics AS m " +
+				"ON map_extract_value(m.resource, 'k8s.pod.name') = map_extract_value(t.resource, 'k8s.pod.name') AND m.timestamp BETWEEN t.start_time AND t.end_time " +
+				"WHERE t.tenant = ? AND m.tenant = ? GROUP BY map_extract_value(t.resource, 'k8s.pod.name') HAVING COUNT(*) > ? " +
+				"ORDER BY map_extract_value(t.resource, 'k8s.pod.name')",
+			wantArgs: []any{"acme", "acme", int64(1)},
+		},
+		{
 			name:     "row cap added when LIMIT is absent",
 			query:    "SELECT name FROM metrics",
 			opts:     TranslateOptions{MaxRows: 1000},

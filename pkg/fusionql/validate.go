@@ -148,6 +148,8 @@ func (c *checker) expr(e Expr) ColumnType {
 	switch n := e.(type) {
 	case *ColumnRef:
 		return c.column(n)
+	case *IndexExpr:
+		return c.index(n)
 	case *StarExpr:
 		panic(errorf(n.StarPos, "%s is only allowed as a select item", n))
 	case *StringLit:
@@ -173,18 +175,18 @@ func (c *checker) expr(e Expr) ColumnType {
 	case *BinaryExpr:
 		return c.binary(n)
 	case *BetweenExpr:
-		t := c.expr(n.X)
-		for _, bound := range []Expr{n.Low, n.High} {
-			if bt := c.expr(bound); !comparable(t, bt) {
-				panic(errorf(n.BetweenPos, "cannot compare %s with %s in BETWEEN", t, bt))
+		types := c.compared([]Expr{n.X, n.Low, n.High})
+		for _, bt := range types[1:] {
+			if !comparable(types[0], bt) {
+				panic(errorf(n.BetweenPos, "cannot compare %s with %s in BETWEEN", types[0], bt))
 			}
 		}
 		return TypeBool
 	case *InExpr:
-		t := c.expr(n.X)
-		for _, v := range n.List {
-			if vt := c.expr(v); !comparable(t, vt) {
-				panic(errorf(v.Pos(), "cannot compare %s with %s in IN", t, vt))
+		types := c.compared(append([]Expr{n.X}, n.List...))
+		for i, v := range n.List {
+			if vt := types[i+1]; !comparable(types[0], vt) {
+				panic(errorf(v.Pos(), "cannot compare %s with %s in IN", types[0], vt))
 			}
 		}
 		return TypeBool
@@ -210,17 +212,22 @@ func (c *checker) expr(e Expr) ColumnType {
 // after each WHEN, the simple form a value comparable with its operand. The
 // results must agree on a type, as in COALESCE.
 func (c *checker) caseExpr(n *CaseExpr) ColumnType {
-	operand := TypeUnknown
-	if n.Operand != nil {
-		operand = c.expr(n.Operand)
-	}
 	result := TypeUnknown
+	if n.Operand != nil {
+		values := []Expr{n.Operand}
+		for _, w := range n.Whens {
+			values = append(values, w.When)
+		}
+		types := c.compared(values)
+		for i, w := range n.Whens {
+			if !comparable(types[0], types[i+1]) {
+				panic(errorf(w.When.Pos(), "cannot compare %s with %s in CASE", types[0], types[i+1]))
+			}
+		}
+	}
 	for _, w := range n.Whens {
-		t := c.expr(w.When)
 		if n.Operand == nil {
-			c.needBool(w.When, t, "WHEN")
-		} else if !comparable(operand, t) {
-			panic(errorf(w.When.Pos(), "cannot compare %s with %s in CASE", operand, t))
+			c.needBool(w.When, c.expr(w.When), "WHEN")
 		}
 		result = c.caseResult(result, w.Then)
 	}
@@ -264,6 +271,84 @@ func (c *checker) needBool(e Expr, t ColumnType, op string) {
 	}
 }
 
+// index checks a map lookup: the column must be a map of a table (not a
+// select-list alias), and the key goes into the SQL as a quoted literal, so
+// it may not hold a NUL. The value is a string until a comparison casts it.
+func (c *checker) index(n *IndexExpr) ColumnType {
+	t := c.column(n.X)
+	if n.X.binding < 0 {
+		panic(errorf(n.LBrack, "%s is a select-list alias and cannot be indexed; index the column itself", quoteIdent(n.X.Name)))
+	}
+	if t != TypeMap {
+		panic(errorf(n.LBrack, "%s is a %s column, not a map: only attributes and resource can be indexed", n.X, t))
+	}
+	if strings.IndexByte(n.Key.Value, 0) >= 0 {
+		panic(errorf(n.Key.LitPos, "a map key cannot contain a NUL character"))
+	}
+	return TypeString
+}
+
+// attributeAs gives the type an attribute value e (of type self) takes when
+// compared with a value of type other: compared with a number it is read as
+// one (an exact decimal, or a DOUBLE against a double), and otherwise stays
+// a string. It records the cast on the index for the translator.
+func attributeAs(e Expr, self, other ColumnType) ColumnType {
+	idx := attributeIndex(e)
+	if idx == nil {
+		return self
+	}
+	switch other {
+	case TypeDouble:
+		idx.cast = TypeDouble
+	case TypeInt, TypeDuration, TypeTimestamp:
+		idx.cast = TypeInt
+	default:
+		idx.cast = TypeUnknown
+		return self
+	}
+	return idx.cast
+}
+
+// attributeIndex is the map lookup e is, inside any parentheses, or nil.
+func attributeIndex(e Expr) *IndexExpr {
+	for {
+		switch n := e.(type) {
+		case *ParenExpr:
+			e = n.X
+		case *IndexExpr:
+			return n
+		default:
+			return nil
+		}
+	}
+}
+
+// compared checks values that are compared with each other (BETWEEN, IN, a
+// simple CASE) and returns their types, attribute values read as the widest
+// number among the others when there is one.
+func (c *checker) compared(values []Expr) []ColumnType {
+	types := make([]ColumnType, len(values))
+	for i, v := range values {
+		types[i] = c.expr(v)
+	}
+	other := TypeUnknown
+	for i, v := range values {
+		if attributeIndex(v) != nil {
+			continue // an attribute follows the others
+		}
+		switch {
+		case types[i] == TypeDouble:
+			other = TypeDouble
+		case other == TypeUnknown && (types[i] == TypeInt || types[i] == TypeDuration || types[i] == TypeTimestamp):
+			other = TypeInt
+		}
+	}
+	for i, v := range values {
+		types[i] = attributeAs(v, types[i], other)
+	}
+	return types
+}
+
 func (c *checker) binary(b *BinaryExpr) ColumnType {
 	l, r := c.expr(b.L), c.expr(b.R)
 	switch {
@@ -272,6 +357,7 @@ func (c *checker) binary(b *BinaryExpr) ColumnType {
 		c.needBool(b.R, r, string(b.Op))
 		return TypeBool
 	case b.Op.isComparison():
+		l, r = attributeAs(b.L, l, r), attributeAs(b.R, r, l)
 		if !comparable(l, r) {
 			panic(errorf(b.OpPos, "cannot compare %s with %s", l, r))
 		}

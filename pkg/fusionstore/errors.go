@@ -9,6 +9,11 @@ var (
 	// was never opened).
 	ErrClosed = errors.New("fusionstore: the store is closed")
 
+	// ErrSchemaMismatch is a database file whose tables differ from the ones
+	// the store writes (fusionql.Schema): one made by another version. Open
+	// refuses it and names the first column that differs.
+	ErrSchemaMismatch = errors.New("fusionstore: the database file's tables differ from the store's schema")
+
 	// ErrQueryTimeout is a query interrupted at its QueryLimits.Timeout
 	// ('query::query_timeout').
 	ErrQueryTimeout = errors.New("query exceeded 'query_timeout'")

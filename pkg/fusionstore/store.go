@@ -22,8 +22,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-
-	"github.com/otelfusion/otelfusion/pkg/fusionql"
 )
 
 // retentionTable remembers each tenant's retention override, so a restart
@@ -86,13 +84,6 @@ type Store struct {
 	overrides map[string]time.Duration
 }
 
-// schemaDDL creates the tables FusionQL's schema describes (the DuckDB
-// dialect generates them) and the store's own retention table.
-func schemaDDL() []string {
-	return append(fusionql.DuckDB{}.SchemaDDL(),
-		"CREATE TABLE IF NOT EXISTS "+retentionTable+" (tenant VARCHAR PRIMARY KEY, retention_ns BIGINT)")
-}
-
 var _ Appender = (*Store)(nil)
 
 // Open opens (creating when missing) the database at cfg.Path with cfg's
@@ -146,6 +137,9 @@ func (s *Store) init(ctx context.Context) error {
 		if _, err := s.db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("store: creating tables: %w", err)
 		}
+	}
+	if err := s.checkSchema(ctx); err != nil {
+		return err
 	}
 	rows, err := s.db.QueryContext(ctx, "SELECT tenant, retention_ns FROM "+retentionTable)
 	if err != nil {

@@ -67,20 +67,20 @@ func BenchmarkSeedJoin(b *testing.B) {
 	// base (about 17 minutes for 10M spans). Log j sits in span j's range.
 	for _, stmt := range []string{
 		fmt.Sprintf(`INSERT INTO traces (tenant, trace_id, span_id, service_name, operation, span_kind, status_code,
-			start_time, end_time, duration_ns, timestamp_ns, attributes, resource_attributes)
+			start_time, end_time, duration_ns, timestamp_ns, attributes, resource)
 		SELECT '', lpad(to_hex(i // 10), 32, '0'), lpad(to_hex(i), 16, '0'), 'service-' || (i %% 20),
 			'operation-' || (i %% 50), 'SERVER', 'UNSET', %[1]d + i * 100000,
 			%[1]d + i * 100000 + CASE WHEN i %% 100 = 7 THEN 1500000000 ELSE 20000000 END,
-			CASE WHEN i %% 100 = 7 THEN 1500000000 ELSE 20000000 END, %[1]d + i * 100000, '{}', '{}'
+			CASE WHEN i %% 100 = 7 THEN 1500000000 ELSE 20000000 END, %[1]d + i * 100000, MAP {}, MAP {'k8s.pod.name': 'pod-' || (i %% 40)}
 		FROM range(%[2]d) r(i)`, base, spans),
-		fmt.Sprintf(`INSERT INTO logs (tenant, timestamp, trace_id, span_id, service_name, level, severity_number, body, attributes)
+		fmt.Sprintf(`INSERT INTO logs (tenant, timestamp, trace_id, span_id, service_name, level, severity_number, body, attributes, resource)
 		SELECT '', %[1]d + (i %% %[3]d) * 100000 + 5000000, lpad(to_hex((i %% %[3]d) // 10), 32, '0'),
 			lpad(to_hex(i %% %[3]d), 16, '0'), 'service-' || ((i %% %[3]d) %% 20),
 			CASE WHEN i %% 20 = 7 THEN 'ERROR' ELSE 'INFO' END, CASE WHEN i %% 20 = 7 THEN 17 ELSE 9 END,
-			'message ' || (i %% 7), '{}'
+			'message ' || (i %% 7), MAP {}, MAP {}
 		FROM range(%[2]d) r(i)`, base, logs, spans),
-		fmt.Sprintf(`INSERT INTO metrics (tenant, timestamp, service_name, name, type, value, attributes)
-		SELECT '', %[1]d + i * 3000000, 'service-' || (i %% 20), 'http.server.duration', 'gauge', (i %% 1000) / 10.0, '{}'
+		fmt.Sprintf(`INSERT INTO metrics (tenant, timestamp, service_name, name, type, value, attributes, resource)
+		SELECT '', %[1]d + i * 3000000, 'service-' || (i %% 20), 'http.server.duration', 'gauge', (i %% 1000) / 10.0, MAP {}, MAP {'k8s.pod.name': 'pod-' || (i %% 40)}
 		FROM range(%[2]d) r(i)`, base, points),
 		"CHECKPOINT",
 	} {

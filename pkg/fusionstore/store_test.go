@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/duckdb/duckdb-go/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -219,7 +220,7 @@ func TestIngestColumnValues(t *testing.T) {
 	sp.Attributes().PutInt("http.status", 500)
 	require.NoError(t, s.AppendTraces(context.Background(), td))
 	assert.Equal(t, [][]any{{"acme", "ab010000000000000000000000000000", "cd02000000000000", nil, "checkout", "POST /pay",
-		"SERVER", "ERROR", int64(start), int64(start + 1500), int64(1500), int64(start), `{"http.status":500}`, `{"service.name":"checkout","tenant.id":"acme"}`}},
+		"SERVER", "ERROR", int64(start), int64(start + 1500), int64(1500), int64(start), orderedMap("http.status", "500"), orderedMap("service.name", "checkout", "tenant.id", "acme")}},
 		sqlRows(t, s, "SELECT * FROM traces"))
 
 	ld := plog.NewLogs()
@@ -232,7 +233,7 @@ func TestIngestColumnValues(t *testing.T) {
 	lr.Attributes().PutStr(logOperationAttribute, "POST /pay")
 	require.NoError(t, s.AppendLogs(context.Background(), ld))
 	assert.Equal(t, [][]any{{"", int64(start + 10), nil, nil, "checkout", "POST /pay", "ERROR", int64(18), "card declined",
-		`{"fusion.operation":"POST /pay"}`}}, sqlRows(t, s, "SELECT * FROM logs"))
+		orderedMap(logOperationAttribute, "POST /pay"), orderedMap("service.name", "checkout")}}, sqlRows(t, s, "SELECT * FROM logs"))
 
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
@@ -255,10 +256,20 @@ func TestIngestColumnValues(t *testing.T) {
 	ex.SetSpanID(pcommon.SpanID{0xCD, 2})
 	require.NoError(t, s.AppendMetrics(context.Background(), md))
 	assert.Equal(t, [][]any{
-		{"", int64(start), "checkout", "latency", "histogram", 2.5, "{}", "ab010000000000000000000000000000", "cd02000000000000",
+		{"", int64(start), "checkout", "latency", "histogram", 2.5, orderedMap(), orderedMap("service.name", "checkout"), "ab010000000000000000000000000000", "cd02000000000000",
 			int64(4), 10.0, []any{int64(1), int64(3)}},
-		{"", int64(start), "checkout", "queue.size", "gauge", 7.0, "{}", nil, nil, nil, nil, nil},
+		{"", int64(start), "checkout", "queue.size", "gauge", 7.0, orderedMap(), orderedMap("service.name", "checkout"), nil, nil, nil, nil, nil},
 	}, sqlRows(t, s, "SELECT * FROM metrics ORDER BY name"))
+}
+
+// orderedMap is a MAP(VARCHAR, VARCHAR) value as the driver scans it, from
+// alternating keys and values.
+func orderedMap(kv ...string) duckdb.OrderedMap {
+	var m duckdb.OrderedMap
+	for i := 0; i+1 < len(kv); i += 2 {
+		m.Set(kv[i], kv[i+1])
+	}
+	return m
 }
 
 // sortRows orders rows by their printed form, for order-free comparison.
@@ -411,15 +422,96 @@ func TestQueryErrorsArePositioned(t *testing.T) {
 	assert.Contains(t, err.Error(), "1:")
 }
 
-func TestAttributesAreJSON(t *testing.T) {
-	m := pcommon.NewMap()
-	m.PutStr("a", "b")
-	m.PutInt("n", 3)
-	m.PutEmptySlice("l").AppendEmpty().SetBool(true)
-	var decoded map[string]any
-	require.NoError(t, json.Unmarshal([]byte(attributesJSON(m)), &decoded))
-	assert.Equal(t, map[string]any{"a": "b", "n": 3.0, "l": []any{true}}, decoded)
-	assert.Equal(t, "{}", attributesJSON(pcommon.NewMap()))
+// TestAttributesAreMaps stores the attributes and resource of every signal
+// as maps of OTLP string forms and reads them back with FusionQL lookups.
+func TestAttributesAreMaps(t *testing.T) {
+	s := newTestStore(t, &testClock{t: fusiongen.BaseTime}, nil)
+	fill := func(res, attrs pcommon.Map) {
+		res.PutStr("service.name", "api")
+		res.PutStr("k8s.pod.name", "api-0")
+		res.PutInt("replica", 3)
+		attrs.PutStr("http.route", "/users/{id}")
+		attrs.PutInt("http.response.status_code", 503)
+		attrs.PutDouble("ratio", 0.25)
+		attrs.PutBool("ok", true)
+		attrs.PutEmptySlice("tags").AppendEmpty().SetStr("a")
+		attrs.PutEmptyBytes("raw").FromRaw([]byte{1, 2})
+	}
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	span := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	span.SetStartTimestamp(pcommon.NewTimestampFromTime(fusiongen.BaseTime))
+	fill(rs.Resource().Attributes(), span.Attributes())
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	fill(rl.Resource().Attributes(), rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Attributes())
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	dp := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty().SetEmptyGauge().DataPoints().AppendEmpty()
+	dp.SetDoubleValue(1)
+	fill(rm.Resource().Attributes(), dp.Attributes())
+	// A resource without attributes is an empty map, not NULL.
+	td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty().Attributes().PutStr("http.route", "/health")
+	require.NoError(t, s.AppendTraces(context.Background(), td))
+	require.NoError(t, s.AppendLogs(context.Background(), ld))
+	require.NoError(t, s.AppendMetrics(context.Background(), md))
+
+	for _, signal := range []struct{ table, prefix string }{{"traces", "span"}, {"logs", "log"}, {"metrics", "metric"}} {
+		t.Run(signal.table, func(t *testing.T) {
+			p := signal.prefix
+			res, err := collectQuery(s, fmt.Sprintf(`SELECT %[1]s.attributes['http.route'], %[1]s.attributes['http.response.status_code'],
+				%[1]s.attributes['ratio'], %[1]s.attributes['ok'], %[1]s.attributes['tags'], %[1]s.attributes['raw'], %[1]s.attributes['missing'],
+				%[1]s.resource['k8s.pod.name'] FROM %[2]s
+				WHERE %[1]s.attributes['http.response.status_code'] >= 500 AND %[1]s.attributes['ratio'] > 0 AND %[1]s.resource['replica'] = 3`, p, signal.table),
+				"", QueryLimits{MaxRows: 10})
+			require.NoError(t, err)
+			assert.Equal(t, [][]any{{"/users/{id}", "503", "0.25", "true", `["a"]`, "AQI=", nil, "api-0"}}, res.Rows)
+
+			// The maps themselves answer as JSON objects.
+			res, err = collectQuery(s, "SELECT resource FROM "+signal.table+" WHERE resource['k8s.pod.name'] = 'api-0'", "", QueryLimits{MaxRows: 10})
+			require.NoError(t, err)
+			require.Len(t, res.Rows, 1)
+			b, err := json.Marshal(res.Rows[0][0])
+			require.NoError(t, err)
+			assert.JSONEq(t, `{"service.name": "api", "k8s.pod.name": "api-0", "replica": "3"}`, string(b))
+		})
+	}
+	assert.Equal(t, [][]any{{int64(1)}}, sqlRows(t, s, "SELECT count(*) FROM traces WHERE cardinality(resource) = 0"))
+}
+
+// TestOpenRefusesAnOlderSchema opens a file whose tables an older store
+// wrote, with attributes as JSON text: Open names the first column that
+// differs, and leaves the file as it was.
+func TestOpenRefusesAnOlderSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.duckdb")
+	cfg := NewDefaultConfig()
+	cfg.Path = path
+	s, err := Open(context.Background(), &cfg)
+	require.NoError(t, err)
+	_, err = s.db.Exec(`DROP TABLE logs`)
+	require.NoError(t, err)
+	_, err = s.db.Exec(`CREATE TABLE logs ("tenant" VARCHAR, "timestamp" BIGINT, "trace_id" VARCHAR, "span_id" VARCHAR,
+		"service_name" VARCHAR, "operation" VARCHAR, "level" VARCHAR, "severity_number" BIGINT, "body" VARCHAR, "attributes" VARCHAR)`)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	_, err = Open(context.Background(), &cfg)
+	require.ErrorIs(t, err, ErrSchemaMismatch)
+	assert.Contains(t, err.Error(), "table logs: column 10 is attributes VARCHAR where the schema has attributes MAP(VARCHAR, VARCHAR)")
+	assert.Contains(t, err.Error(), path)
+
+	for _, tt := range []struct {
+		name        string
+		stored      []storedColumn
+		wantProblem string
+	}{
+		{"same", []storedColumn{{"a", "BIGINT"}, {"b", "VARCHAR"}}, ""},
+		{"missing", []storedColumn{{"a", "BIGINT"}}, "column 2 should be b VARCHAR and is missing"},
+		{"extra", []storedColumn{{"a", "BIGINT"}, {"b", "VARCHAR"}, {"c", "DOUBLE"}}, "it has columns the schema lacks: c DOUBLE"},
+		{"renamed", []storedColumn{{"a", "BIGINT"}, {"c", "VARCHAR"}}, "column 2 is c VARCHAR where the schema has b VARCHAR"},
+	} {
+		assert.Equal(t, tt.wantProblem, columnMismatch(tt.stored, []storedColumn{{"a", "BIGINT"}, {"b", "VARCHAR"}}), tt.name)
+	}
 }
 
 func TestStoreAppliesResourceSettings(t *testing.T) {

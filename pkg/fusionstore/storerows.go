@@ -3,10 +3,10 @@ package fusionstore
 import (
 	"database/sql/driver"
 	"encoding/hex"
-	"encoding/json"
 	"strings"
 	"time"
 
+	"github.com/duckdb/duckdb-go/v2"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -50,16 +50,16 @@ func (s *Store) resourceOf(res pcommon.Resource, overrides *map[string]time.Dura
 	return rc
 }
 
-// attributesJSON is a map as JSON text; an empty map is "{}".
-func attributesJSON(m pcommon.Map) string {
-	if m.Len() == 0 {
-		return "{}"
+// attributesMap is an attribute map as the store keeps it, a
+// MAP(VARCHAR, VARCHAR) of each value's OTLP string form (AnyValue.AsString:
+// numbers and booleans as text, maps and lists as JSON, bytes as base64).
+// A key the sender repeated keeps its last value, as a DuckDB map must.
+func attributesMap(m pcommon.Map) duckdb.OrderedMap {
+	var out duckdb.OrderedMap
+	for k, v := range m.All() {
+		out.Set(k, v.AsString())
 	}
-	b, err := json.Marshal(m.AsRaw())
-	if err != nil {
-		return "{}"
-	}
-	return string(b)
+	return out
 }
 
 // traceIDValue is the lowercase hex id, or NULL for the empty id.
@@ -112,7 +112,7 @@ func (s *Store) spanRows(td ptrace.Traces) ([][]driver.Value, map[string]time.Du
 	rows := make([][]driver.Value, 0, td.SpanCount())
 	for _, rs := range td.ResourceSpans().All() {
 		rc := s.resourceOf(rs.Resource(), &overrides)
-		resAttrs := attributesJSON(rs.Resource().Attributes())
+		resource := attributesMap(rs.Resource().Attributes())
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, span := range ss.Spans().All() {
 				start, end := int64(span.StartTimestamp()), int64(span.EndTimestamp())
@@ -129,8 +129,8 @@ func (s *Store) spanRows(td ptrace.Traces) ([][]driver.Value, map[string]time.Du
 					end,
 					end - start,
 					start,
-					attributesJSON(span.Attributes()),
-					resAttrs,
+					attributesMap(span.Attributes()),
+					resource,
 				})
 			}
 		}
@@ -168,6 +168,7 @@ func (s *Store) logRows(ld plog.Logs) ([][]driver.Value, map[string]time.Duratio
 	rows := make([][]driver.Value, 0, ld.LogRecordCount())
 	for _, rl := range ld.ResourceLogs().All() {
 		rc := s.resourceOf(rl.Resource(), &overrides)
+		resource := attributesMap(rl.Resource().Attributes())
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				ts := lr.Timestamp()
@@ -188,7 +189,8 @@ func (s *Store) logRows(ld plog.Logs) ([][]driver.Value, map[string]time.Duratio
 					logLevel(lr),
 					int64(lr.SeverityNumber()),
 					lr.Body().AsString(),
-					attributesJSON(lr.Attributes()),
+					attributesMap(lr.Attributes()),
+					resource,
 				})
 			}
 		}
@@ -257,6 +259,7 @@ func (s *Store) metricRows(md pmetric.Metrics) ([][]driver.Value, map[string]tim
 	rows := make([][]driver.Value, 0, md.DataPointCount())
 	for _, rm := range md.ResourceMetrics().All() {
 		rc := s.resourceOf(rm.Resource(), &overrides)
+		resource := attributesMap(rm.Resource().Attributes())
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
 				row := func(ts pcommon.Timestamp, attrs pcommon.Map, exemplars pmetric.ExemplarSlice, pv pointValues) {
@@ -267,7 +270,7 @@ func (s *Store) metricRows(md pmetric.Metrics) ([][]driver.Value, map[string]tim
 					}
 					rows = append(rows, []driver.Value{
 						rc.tenant, int64(ts), rc.service, m.Name(), metricTypeName(m.Type()), pv.value,
-						attributesJSON(attrs), exTrace, exSpan, pv.count, pv.sum, pv.buckets,
+						attributesMap(attrs), resource, exTrace, exSpan, pv.count, pv.sum, pv.buckets,
 					})
 				}
 				switch m.Type() {
