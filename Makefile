@@ -70,7 +70,7 @@ testbed-smoke: build
 e2e-isolation:
 	$(GO) test -race -count=1 -timeout 10m -v -run TestTenantQuotaIsolation ./e2e/
 
-## e2e-durability: only the kill -9 tests (default config; agent -> gateway with the gateway killed), 3 rounds each: acknowledged spans lost and duplicated
+## e2e-durability: only the kill -9 tests (default config, 3 rounds; the same with dedup_spans, 2 rounds; agent -> gateway with the gateway killed, 3 rounds): acknowledged spans lost and duplicated
 e2e-durability:
 	$(GO) test -race -count=1 -timeout 10m -v -run TestKill9 ./e2e/
 

@@ -269,15 +269,36 @@ func (f roundFigures) String() string {
 // yet marked done when the kill came are written again on restart: those
 // duplicates are logged, not asserted.
 func TestKill9DefaultConfig(t *testing.T) {
+	kill9DefaultConfig(t, "default-kill9", nil, durabilityRounds)
+}
+
+// TestKill9DefaultConfigDedupSpans is TestKill9DefaultConfig with
+// dedup_spans on in the store, over 2 rounds: the batch replayed after the
+// kill adds no row, so the store holds every acknowledged span exactly once.
+func TestKill9DefaultConfigDedupSpans(t *testing.T) {
+	dedup := func(text string) string {
+		return strings.Replace(text, "  fusionstore:\n    path: ${env:OTELFUSION_DATA_DIR:-./data}/fusion.duckdb\n",
+			"  fusionstore:\n    path: ${env:OTELFUSION_DATA_DIR:-./data}/fusion.duckdb\n    dedup_spans: true\n", 1)
+	}
+	for round, f := range kill9DefaultConfig(t, "default-kill9-dedup", dedup, 2) {
+		assert.Zero(t, f.duplicates, "round %d: duplicate spans in the store with dedup_spans", round+1)
+	}
+}
+
+// kill9DefaultConfig runs rounds of load, kill -9 and restart on the default
+// config changed by edit (nil: unchanged), asserts that no acknowledged
+// span is lost, and returns each round's figures.
+func kill9DefaultConfig(t *testing.T, name string, edit func(string) string, rounds byte) []roundFigures {
+	t.Helper()
 	t.Setenv("OTELFUSION_DATA_DIR", t.TempDir())
-	yaml, ports := defaultConfig(t, nil)
-	collector := startCollector(t, "default-kill9", writeConfig(t, "default-kill9", yaml), ports.health)
+	yaml, ports := defaultConfig(t, edit)
+	collector := startCollector(t, name, writeConfig(t, name, yaml), ports.health)
 	queryURL := fmt.Sprintf("http://127.0.0.1:%d/v1/query", ports.query)
 	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", ports.metrics)
 	grpcEndpoint := fmt.Sprintf("127.0.0.1:%d", ports.grpc)
 
-	stored := map[byte]int{}
-	for round := byte(1); round <= durabilityRounds; round++ {
+	figures := make([]roundFigures, 0, rounds)
+	for round := byte(1); round <= rounds; round++ {
 		var atKill string
 		load := sendUntilKill(t, grpcEndpoint, round, func() {
 			atKill = underLoad(t, metricsURL)
@@ -289,20 +310,22 @@ func TestKill9DefaultConfig(t *testing.T) {
 		total := waitStoreSettled(t, queryURL, metricsURL)
 		settled := time.Since(restarted)
 		f := tally(load, storedCalls(t, queryURL, round))
-		stored[round] = f.stored
+		figures = append(figures, f)
 		t.Logf("round %d: %v; at the kill %s; restarted and settled in %v, store holds %d spans in all",
 			round, f, atKill, settled.Round(100*time.Millisecond), total)
 		assert.Zero(t, f.lost, "round %d: acknowledged spans missing from the store after kill -9 and restart", round)
 	}
 	// A later kill takes nothing from an earlier round.
-	for round, want := range stored {
+	for i, f := range figures {
+		round := byte(i + 1)
 		status, _, rows := queryStore(t, queryURL, "default", fmt.Sprintf(
 			"SELECT COUNT(*) FROM traces WHERE trace_id > '%s' AND trace_id < '%s'", traceIDHex(round, 0), traceIDHex(round+1, 0)))
 		require.Equal(t, http.StatusOK, status)
 		require.Len(t, rows, 1)
-		assert.GreaterOrEqual(t, int(rows[0][0].(float64)), want, "round %d's rows after the later kills", round)
+		assert.GreaterOrEqual(t, int(rows[0][0].(float64)), f.stored, "round %d's rows after the later kills", round)
 	}
 	assert.NoError(t, collector.stop(), "a clean exit on SIGINT after the kills")
+	return figures
 }
 
 // TestKill9Gateway: clients send to an agent whose fused exporter queues on

@@ -20,8 +20,8 @@ const minResponseBytes = 1 << 10
 type Config struct {
 	// Store is the database file and its settings: path, tenant_attribute,
 	// retention, retention_attribute, sweep_interval, memory_limit, threads,
-	// temp_directory, max_temp_directory_size, checkpoint_interval. It
-	// validates itself.
+	// temp_directory, max_temp_directory_size, checkpoint_interval,
+	// dedup_spans. It validates itself.
 	Store fusionstore.Config `mapstructure:",squash"`
 
 	// Query is the HTTP query API (POST /v1/query); on by default on

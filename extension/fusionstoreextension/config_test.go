@@ -49,6 +49,7 @@ func TestLoadConfig(t *testing.T) {
 				cfg.Store.TempDirectory = "/var/tmp/fusion-spill"
 				cfg.Store.MaxTempDirectorySize = 4 << 30
 				cfg.Store.CheckpointInterval = 10 * time.Second
+				cfg.Store.DedupSpans = true
 				query := cfg.Query.Get()
 				query.ServerConfig.NetAddr.Endpoint = "0.0.0.0:5320"
 				query.ServerConfig.MaxRequestBodySize = 65536

@@ -65,6 +65,12 @@ type Config struct {
 	// 0 leaves it to DuckDB (when the log passes 16 MiB, and at shutdown).
 	CheckpointInterval time.Duration `mapstructure:"checkpoint_interval"`
 
+	// DedupSpans drops a span whose (tenant, trace_id, span_id) the traces
+	// table already holds, or that an earlier span of the same export has:
+	// a batch replayed after a crash, or resent by its sender, is stored
+	// once. Logs and metric points are never de-duplicated.
+	DedupSpans bool `mapstructure:"dedup_spans"`
+
 	_ struct{}
 }
 

@@ -163,7 +163,12 @@ func (s *Store) init(ctx context.Context) error {
 	}
 	s.conn = conn
 	for t := range tableCount {
-		app, err := duckdb.NewAppenderFromConn(conn, "", t.String())
+		var app *duckdb.Appender
+		if t == tableTraces {
+			app, err = newTracesAppender(conn, s.cfg.DedupSpans)
+		} else {
+			app, err = duckdb.NewAppenderFromConn(conn, "", t.String())
+		}
 		if err != nil {
 			return fmt.Errorf("store: appender for %s: %w", t, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelfusion/otelfusion/pkg/fusiongen"
 )
@@ -34,6 +35,46 @@ func BenchmarkStoreIngest(b *testing.B) {
 		require.NoError(b, s.AppendMetrics(context.Background(), md))
 	}
 	b.ReportMetric(float64(rowsPerOp*b.N)/time.Since(start).Seconds(), "rows/s")
+}
+
+// BenchmarkStoreIngestDedup appends new fusiongen exports of 1000 spans to
+// a traces table already holding FUSION_BENCH_SPANS (1M) spans, with
+// dedup_spans off and on, and reports stored rows per second. With it on,
+// each flush scans the trace_id and span_id of every stored span, so its
+// cost grows with the table.
+func BenchmarkStoreIngestDedup(b *testing.B) {
+	stored := benchScale("FUSION_BENCH_SPANS", 1_000_000)
+	for _, dedup := range []bool{false, true} {
+		b.Run(fmt.Sprintf("dedup_spans=%t", dedup), func(b *testing.B) {
+			cfg := NewDefaultConfig()
+			cfg.Path = b.TempDir() + "/bench.duckdb"
+			cfg.DedupSpans = dedup
+			s, err := open(context.Background(), &cfg, (&testClock{t: fusiongen.BaseTime}).now)
+			require.NoError(b, err)
+			defer s.Close()
+			_, err = s.db.Exec(fmt.Sprintf(`INSERT INTO traces (tenant, trace_id, span_id, service_name, operation, span_kind,
+				status_code, start_time, end_time, duration_ns, timestamp_ns, attributes, resource)
+			SELECT '', lpad(to_hex(i // 10), 32, '0'), lpad(to_hex(i), 16, '0'), 'service-' || (i %% 20),
+				'operation-' || (i %% 50), 'SERVER', 'UNSET', %[1]d + i * 100000, %[1]d + i * 100000 + 20000000,
+				20000000, %[1]d + i * 100000, MAP {}, MAP {'k8s.pod.name': 'pod-' || (i %% 40)}
+			FROM range(%[2]d) r(i)`, fusiongen.BaseTime.Add(-time.Hour).UnixNano(), stored))
+			require.NoError(b, err)
+			_, err = s.db.Exec("CHECKPOINT")
+			require.NoError(b, err)
+			// Fresh spans each time: a batch seen before would be dropped.
+			gen := fusiongen.New(1)
+			batches := make([]ptrace.Traces, b.N)
+			for i := range batches {
+				batches[i] = gen.Traces(1000)
+			}
+			b.ResetTimer()
+			start := time.Now()
+			for _, td := range batches {
+				require.NoError(b, s.AppendTraces(context.Background(), td))
+			}
+			b.ReportMetric(float64(1000*b.N)/time.Since(start).Seconds(), "rows/s")
+		})
+	}
 }
 
 // benchScale reads a row count from the environment, for quick runs of the
