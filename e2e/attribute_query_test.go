@@ -185,30 +185,7 @@ func countRowsByKey(counts map[any]int) [][]any {
 // the built collector with the SDK, then checks FusionQL attribute queries
 // against the same computation done here over what was sent.
 func TestAttributeQueries(t *testing.T) {
-	grpcPort, health, queryPort := freePort(t), freePort(t), freePort(t)
-	config := fmt.Sprintf(`
-extensions:
-  health_check: {endpoint: 127.0.0.1:%d}
-  fusionstore:
-    path: %s/store/fusion.duckdb
-    query: {endpoint: 127.0.0.1:%d}
-receivers:
-  otlpgo:
-    protocols:
-      grpc: {endpoint: 127.0.0.1:%d}
-exporters:
-  fusionstore: {extension: fusionstore}
-service:
-  extensions: [health_check, fusionstore]
-  pipelines:
-    traces: {receivers: [otlpgo], exporters: [fusionstore]}
-    logs: {receivers: [otlpgo], exporters: [fusionstore]}
-    metrics: {receivers: [otlpgo], exporters: [fusionstore]}
-%s
-`, health, t.TempDir(), queryPort, grpcPort, telemetry(freePort(t)))
-	collector := startCollector(t, "attributes", writeConfig(t, "attributes", config), health)
-	url := fmt.Sprintf("http://127.0.0.1:%d/v1/query", queryPort)
-	endpoint := fmt.Sprintf("127.0.0.1:%d", grpcPort)
+	collector, url, endpoint := startStoreCollector(t, "attributes")
 	const tenant = "default" // the receiver's tenant for data that names none
 
 	sent := &sentAttributes{}

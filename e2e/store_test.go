@@ -238,7 +238,11 @@ func countRows(t *testing.T, url, table string, tenants ...string) int {
 	return total
 }
 
-func TestStoreAnswersSeedQueries(t *testing.T) {
+// startStoreCollector starts the built collector with an OTLP/gRPC otlpgo
+// receiver whose three pipelines write into a fusionstore, and returns it
+// with the query API's URL and the gRPC endpoint the SDK sends to.
+func startStoreCollector(t *testing.T, name string) (collector *collectorProcess, queryURL, endpoint string) {
+	t.Helper()
 	grpcPort, health, queryPort := freePort(t), freePort(t), freePort(t)
 	config := fmt.Sprintf(`
 extensions:
@@ -260,9 +264,12 @@ service:
     metrics: {receivers: [otlpgo], exporters: [fusionstore]}
 %s
 `, health, t.TempDir(), queryPort, grpcPort, telemetry(freePort(t)))
-	collector := startCollector(t, "store", writeConfig(t, "store", config), health)
-	url := fmt.Sprintf("http://127.0.0.1:%d/v1/query", queryPort)
-	endpoint := fmt.Sprintf("127.0.0.1:%d", grpcPort)
+	collector = startCollector(t, name, writeConfig(t, name, config), health)
+	return collector, fmt.Sprintf("http://127.0.0.1:%d/v1/query", queryPort), fmt.Sprintf("127.0.0.1:%d", grpcPort)
+}
+
+func TestStoreAnswersSeedQueries(t *testing.T) {
+	collector, url, endpoint := startStoreCollector(t, "store")
 
 	sent := &sentTelemetry{}
 	now := time.Now()
