@@ -21,7 +21,7 @@ type Config struct {
 	// Store is the database file and its settings: path, tenant_attribute,
 	// retention, retention_attribute, sweep_interval, memory_limit, threads,
 	// temp_directory, max_temp_directory_size, checkpoint_interval,
-	// dedup_spans. It validates itself.
+	// checkpoint_wal_size, dedup_spans. It validates itself.
 	Store fusionstore.Config `mapstructure:",squash"`
 
 	// Query is the HTTP query API (POST /v1/query); on by default on

@@ -18,6 +18,9 @@ const (
 	defaultThreads              = 2
 	defaultMaxTempDirectorySize = 1 << 30
 	defaultCheckpointInterval   = 30 * time.Second
+	// DuckDB's own 16 MiB checkpoints every few tens of thousands of rows;
+	// each checkpoint compresses the table's last row group again.
+	defaultCheckpointWALSize = 128 << 20
 
 	// minMemoryLimit is below what DuckDB needs to run a query at all.
 	minMemoryLimit = 16 << 20
@@ -65,10 +68,19 @@ type Config struct {
 	// 0 leaves it to DuckDB (when the log passes 16 MiB, and at shutdown).
 	CheckpointInterval time.Duration `mapstructure:"checkpoint_interval"`
 
-	// DedupSpans drops a span whose (tenant, trace_id, span_id) the traces
-	// table already holds, or that an earlier span of the same export has:
-	// a batch replayed after a crash, or resent by its sender, is stored
-	// once. Logs and metric points are never de-duplicated.
+	// CheckpointWALSize is how large, in bytes, the write-ahead log may grow
+	// before DuckDB checkpoints on its own between two checkpoint_interval
+	// ticks (its checkpoint_threshold). A checkpoint compresses the rows
+	// appended since the last one, rewriting the last row group; a larger
+	// log means fewer rewrites of it (cheaper ingest), a longer replay after
+	// a crash, and more appended rows held uncompressed in memory.
+	CheckpointWALSize int64 `mapstructure:"checkpoint_wal_size"`
+
+	// DedupSpans drops a span whose (tenant, trace_id, span_id, start_time)
+	// the traces table already holds, or whose (tenant, trace_id, span_id)
+	// an earlier span of the same export has: a batch replayed after a
+	// crash, or resent by its sender, is stored once. Logs and metric points
+	// are never de-duplicated.
 	DedupSpans bool `mapstructure:"dedup_spans"`
 
 	_ struct{}
@@ -85,6 +97,7 @@ func NewDefaultConfig() Config {
 		Threads:              defaultThreads,
 		MaxTempDirectorySize: defaultMaxTempDirectorySize,
 		CheckpointInterval:   defaultCheckpointInterval,
+		CheckpointWALSize:    defaultCheckpointWALSize,
 	}
 }
 
@@ -116,6 +129,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.MaxTempDirectorySize <= 0 {
 		errs = errors.Join(errs, fmt.Errorf("'max_temp_directory_size' must be positive, got %d", cfg.MaxTempDirectorySize))
+	}
+	if cfg.CheckpointWALSize < 1<<20 {
+		errs = errors.Join(errs, fmt.Errorf("'checkpoint_wal_size' must be at least 1 MiB, got %d", cfg.CheckpointWALSize))
 	}
 	if cfg.CheckpointInterval < 0 {
 		errs = errors.Join(errs, fmt.Errorf("'checkpoint_interval' must not be negative, got %s", cfg.CheckpointInterval))

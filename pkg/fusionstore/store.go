@@ -9,7 +9,6 @@ package fusionstore
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"os"
@@ -64,8 +63,9 @@ func (t table) String() string {
 }
 
 // Store is the embedded DuckDB database of the unified model. Appends are
-// serialised by mu (one appender per table on one connection); queries and
-// the sweeper use the connection pool of db and run beside them. All its
+// serialised by mu (one INSERT per export on one connection, reading the
+// export's columns through a table function); queries and the sweeper use
+// the connection pool of db and run beside them. All its
 // methods are safe for concurrent use.
 type Store struct {
 	cfg       *Config
@@ -77,9 +77,13 @@ type Store struct {
 	nativeMemory func() (int64, error)
 	queryMemory  queryMemory
 
-	mu        sync.Mutex
-	conn      driver.Conn
-	appenders [tableCount]*duckdb.Appender
+	mu         sync.Mutex
+	appendConn *sql.Conn
+	ingest     [tableCount]ingestTable
+	// The batches are reused from one append to the next.
+	spans  spanBatch
+	logs   logBatch
+	points pointBatch
 	// overrides caches the per-tenant retentions written to retentionTable.
 	overrides map[string]time.Duration
 }
@@ -123,6 +127,7 @@ func settingsSQL(cfg *Config) []string {
 		fmt.Sprintf("SET GLOBAL threads = %d", cfg.Threads),
 		"SET GLOBAL temp_directory = " + quote(cfg.tempDirectory()),
 		fmt.Sprintf("SET GLOBAL max_temp_directory_size = '%dB'", cfg.MaxTempDirectorySize),
+		fmt.Sprintf("SET GLOBAL checkpoint_threshold = '%dB'", cfg.CheckpointWALSize),
 	}
 }
 
@@ -157,42 +162,31 @@ func (s *Store) init(ctx context.Context) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	conn, err := s.connector.Connect(ctx)
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("store: connecting: %w", err)
 	}
-	s.conn = conn
-	for t := range tableCount {
-		var app *duckdb.Appender
-		if t == tableTraces {
-			app, err = newTracesAppender(conn, s.cfg.DedupSpans)
-		} else {
-			app, err = duckdb.NewAppenderFromConn(conn, "", t.String())
-		}
-		if err != nil {
-			return fmt.Errorf("store: appender for %s: %w", t, err)
-		}
-		s.appenders[t] = app
-	}
-	return nil
+	s.appendConn = conn
+	s.ingest, err = prepareIngest(ctx, conn, s.cfg.DedupSpans)
+	return err
 }
 
-// Close flushes and closes the appenders, then the database (which
+// Close closes the append connection, then the database (which
 // checkpoints it one last time). It is safe on a partly opened store and
 // more than once; appends after it return ErrClosed.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs error
-	for i, app := range s.appenders {
-		if app != nil {
-			errs = errors.Join(errs, app.Close())
-			s.appenders[i] = nil
+	for i, it := range s.ingest {
+		if it.insert != nil {
+			errs = errors.Join(errs, it.insert.Close())
 		}
+		s.ingest[i] = ingestTable{}
 	}
-	if s.conn != nil {
-		errs = errors.Join(errs, s.conn.Close())
-		s.conn = nil
+	if s.appendConn != nil {
+		errs = errors.Join(errs, s.appendConn.Close())
+		s.appendConn = nil
 	}
 	if s.db != nil {
 		errs = errors.Join(errs, s.db.Close())
@@ -205,27 +199,25 @@ func (s *Store) Close() error {
 	return errs
 }
 
-// appendRows appends one export's rows to a table and flushes them as one
-// batch: either the whole export is stored or, on error, none of the rows
-// still buffered are.
-func (s *Store) appendRows(t table, rows [][]driver.Value, overrides map[string]time.Duration) error {
-	if len(rows) == 0 && len(overrides) == 0 {
-		return nil
-	}
+// appendBatch fills a table's batch from one export and stores it in one
+// INSERT: either the whole export is stored or, on error, none of it. The
+// context is not consulted: an insert, once begun, runs to its end.
+func (s *Store) appendBatch(ctx context.Context, t table, b batch, fill func() (int, map[string]time.Duration)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	app := s.appenders[t]
-	if app == nil {
+	if s.appendConn == nil {
 		return ErrClosed
 	}
-	for _, row := range rows {
-		if err := app.AppendRow(row...); err != nil {
-			_ = app.Clear()
+	defer func() {
+		for _, c := range b.columns() {
+			c.reset()
+		}
+	}()
+	rows, overrides := fill()
+	if rows > 0 {
+		if err := s.ingest[t].insertBatch(context.WithoutCancel(ctx), b, rows); err != nil {
 			return fmt.Errorf("store: appending to %s: %w", t, err)
 		}
-	}
-	if err := app.Flush(); err != nil {
-		return fmt.Errorf("store: flushing %s: %w", t, err)
 	}
 	return s.rememberOverrides(overrides)
 }
@@ -245,23 +237,25 @@ func (s *Store) rememberOverrides(overrides map[string]time.Duration) error {
 	return nil
 }
 
-// AppendTraces stores td, one row per span, in one flush. ctx is not
-// consulted: a flush, once begun, is not interrupted.
-func (s *Store) AppendTraces(_ context.Context, td ptrace.Traces) error {
-	rows, overrides := s.spanRows(td)
-	return s.appendRows(tableTraces, rows, overrides)
+// AppendTraces stores td, one row per span, in one insert.
+func (s *Store) AppendTraces(ctx context.Context, td ptrace.Traces) error {
+	return s.appendBatch(ctx, tableTraces, &s.spans, func() (int, map[string]time.Duration) {
+		return s.spans.fill(s, td)
+	})
 }
 
-// AppendLogs stores ld, one row per log record, in one flush.
-func (s *Store) AppendLogs(_ context.Context, ld plog.Logs) error {
-	rows, overrides := s.logRows(ld)
-	return s.appendRows(tableLogs, rows, overrides)
+// AppendLogs stores ld, one row per log record, in one insert.
+func (s *Store) AppendLogs(ctx context.Context, ld plog.Logs) error {
+	return s.appendBatch(ctx, tableLogs, &s.logs, func() (int, map[string]time.Duration) {
+		return s.logs.fill(s, ld)
+	})
 }
 
-// AppendMetrics stores md, one row per data point, in one flush.
-func (s *Store) AppendMetrics(_ context.Context, md pmetric.Metrics) error {
-	rows, overrides := s.metricRows(md)
-	return s.appendRows(tableMetrics, rows, overrides)
+// AppendMetrics stores md, one row per data point, in one insert.
+func (s *Store) AppendMetrics(ctx context.Context, md pmetric.Metrics) error {
+	return s.appendBatch(ctx, tableMetrics, &s.points, func() (int, map[string]time.Duration) {
+		return s.points.fill(s, md)
+	})
 }
 
 // retentions returns a copy of the per-tenant retention overrides.

@@ -5,36 +5,83 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelfusion/otelfusion/pkg/fusiongen"
 )
 
-// BenchmarkStoreIngest appends fusiongen exports of 8000 spans, 8000 log
-// records and 8000 metric points (about what the batch processor hands on)
-// and reports stored rows per second.
+// BenchmarkStoreIngest appends fusiongen exports of 1000 spans, 1000 log
+// records or 1000 metric points (50 different exports in turn), then
+// checkpoints, and reports rows stored per second of wall time and per
+// second of the process's CPU time (user + system, DuckDB's threads
+// included: rows per core). Run it with -benchtime=300x or more, so that
+// the rows fill more than a row group (122,880 rows) and the checkpoints
+// along the way are in the figure.
 func BenchmarkStoreIngest(b *testing.B) {
-	clock := &testClock{t: fusiongen.BaseTime}
-	cfg := NewDefaultConfig()
-	cfg.Path = b.TempDir() + "/bench.duckdb"
-	s, err := open(context.Background(), &cfg, clock.now)
-	require.NoError(b, err)
-	defer s.Close()
+	const batch, exports = 1000, 50
 	gen := fusiongen.New(1)
-	td, ld, md := gen.Traces(8000), gen.Logs(8000), gen.Metrics(8000)
-	rowsPerOp := td.SpanCount() + ld.LogRecordCount() + md.DataPointCount()
-	b.ReportAllocs()
-	start := time.Now()
-	for b.Loop() {
-		require.NoError(b, s.AppendTraces(context.Background(), td))
-		require.NoError(b, s.AppendLogs(context.Background(), ld))
-		require.NoError(b, s.AppendMetrics(context.Background(), md))
+	signals := []struct {
+		name   string
+		append func(s *Store, i int) error
+	}{}
+	traces := make([]ptrace.Traces, exports)
+	logs := make([]plog.Logs, exports)
+	metrics := make([]pmetric.Metrics, exports)
+	for i := range exports {
+		traces[i], logs[i], metrics[i] = gen.Traces(batch), gen.Logs(batch), gen.Metrics(batch)
 	}
-	b.ReportMetric(float64(rowsPerOp*b.N)/time.Since(start).Seconds(), "rows/s")
+	signals = append(signals,
+		struct {
+			name   string
+			append func(s *Store, i int) error
+		}{"spans", func(s *Store, i int) error { return s.AppendTraces(context.Background(), traces[i%exports]) }},
+		struct {
+			name   string
+			append func(s *Store, i int) error
+		}{"logs", func(s *Store, i int) error { return s.AppendLogs(context.Background(), logs[i%exports]) }},
+		struct {
+			name   string
+			append func(s *Store, i int) error
+		}{"points", func(s *Store, i int) error { return s.AppendMetrics(context.Background(), metrics[i%exports]) }},
+	)
+	for _, sig := range signals {
+		b.Run(sig.name, func(b *testing.B) {
+			cfg := NewDefaultConfig()
+			cfg.Path = b.TempDir() + "/bench.duckdb"
+			s, err := open(context.Background(), &cfg, (&testClock{t: fusiongen.BaseTime}).now)
+			require.NoError(b, err)
+			defer s.Close()
+			b.ReportAllocs()
+			cpu0 := processCPU(b)
+			start := time.Now()
+			i := 0
+			for b.Loop() {
+				require.NoError(b, sig.append(s, i))
+				i++
+			}
+			// The rows are durable in the write-ahead log; compressing them
+			// into the database file is part of storing them.
+			require.NoError(b, s.checkpoint(context.Background()))
+			rows := float64(batch * i)
+			b.ReportMetric(rows/time.Since(start).Seconds(), "rows/s")
+			b.ReportMetric(rows/(processCPU(b)-cpu0).Seconds(), "rows/cpu-s")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
+}
+
+// processCPU is the CPU time the process has used, all threads.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkStoreIngestDedup appends new fusiongen exports of 1000 spans to

@@ -1,12 +1,9 @@
 package fusionstore
 
 import (
-	"database/sql/driver"
-	"encoding/hex"
 	"strings"
 	"time"
 
-	"github.com/duckdb/duckdb-go/v2"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -23,7 +20,7 @@ const logOperationAttribute = "fusion.operation"
 // resourceContext is what every row of one resource shares.
 type resourceContext struct {
 	tenant  string
-	service any // string, or nil without service.name
+	service *string // nil without service.name
 }
 
 // resourceOf reads the tenant, service and retention override of a
@@ -35,7 +32,8 @@ func (s *Store) resourceOf(res pcommon.Resource, overrides *map[string]time.Dura
 		rc.tenant = v.AsString()
 	}
 	if v, ok := attrs.Get("service.name"); ok {
-		rc.service = v.AsString()
+		service := v.AsString()
+		rc.service = &service
 	}
 	if s.cfg.RetentionAttribute != "" {
 		if v, ok := attrs.Get(s.cfg.RetentionAttribute); ok {
@@ -48,33 +46,6 @@ func (s *Store) resourceOf(res pcommon.Resource, overrides *map[string]time.Dura
 		}
 	}
 	return rc
-}
-
-// attributesMap is an attribute map as the store keeps it, a
-// MAP(VARCHAR, VARCHAR) of each value's OTLP string form (AnyValue.AsString:
-// numbers and booleans as text, maps and lists as JSON, bytes as base64).
-// A key the sender repeated keeps its last value, as a DuckDB map must.
-func attributesMap(m pcommon.Map) duckdb.OrderedMap {
-	var out duckdb.OrderedMap
-	for k, v := range m.All() {
-		out.Set(k, v.AsString())
-	}
-	return out
-}
-
-// traceIDValue is the lowercase hex id, or NULL for the empty id.
-func traceIDValue(id pcommon.TraceID) any {
-	if id.IsEmpty() {
-		return nil
-	}
-	return hex.EncodeToString(id[:])
-}
-
-func spanIDValue(id pcommon.SpanID) any {
-	if id.IsEmpty() {
-		return nil
-	}
-	return hex.EncodeToString(id[:])
 }
 
 // spanKindName is the OTLP enum name without its prefix: SERVER, CLIENT, …
@@ -107,31 +78,47 @@ func statusCodeName(c ptrace.StatusCode) string {
 	}
 }
 
-func (s *Store) spanRows(td ptrace.Traces) ([][]driver.Value, map[string]time.Duration) {
-	var overrides map[string]time.Duration
-	rows := make([][]driver.Value, 0, td.SpanCount())
+// spanBatch is the traces table's columns, in fusionql.Schema's order.
+type spanBatch struct {
+	tenant, service, operation, kind, status textColumn
+	traceID, spanID, parentSpanID            bytesColumn
+	start, end, duration, timestamp          int64Column
+	attributes, resource                     bytesColumn
+}
+
+func (b *spanBatch) columns() []column {
+	return []column{&b.tenant, &b.traceID, &b.spanID, &b.parentSpanID, &b.service, &b.operation, &b.kind,
+		&b.status, &b.start, &b.end, &b.duration, &b.timestamp, &b.attributes, &b.resource}
+}
+
+// fill makes the batch td's spans, one row each, and returns the retention
+// overrides its resources carry.
+func (b *spanBatch) fill(s *Store, td ptrace.Traces) (rows int, overrides map[string]time.Duration) {
 	for _, rs := range td.ResourceSpans().All() {
 		rc := s.resourceOf(rs.Resource(), &overrides)
-		resource := attributesMap(rs.Resource().Attributes())
+		resFrom, resTo := int32(-1), int32(-1)
 		for _, ss := range rs.ScopeSpans().All() {
 			for _, span := range ss.Spans().All() {
 				start, end := int64(span.StartTimestamp()), int64(span.EndTimestamp())
-				rows = append(rows, []driver.Value{
-					rc.tenant,
-					traceIDValue(span.TraceID()),
-					spanIDValue(span.SpanID()),
-					spanIDValue(span.ParentSpanID()),
-					rc.service,
-					span.Name(),
-					spanKindName(span.Kind()),
-					statusCodeName(span.Status().Code()),
-					start,
-					end,
-					end - start,
-					start,
-					attributesMap(span.Attributes()),
-					resource,
-				})
+				b.tenant.add(rc.tenant)
+				b.traceID.addTraceID(span.TraceID())
+				b.spanID.addSpanID(span.SpanID())
+				b.parentSpanID.addSpanID(span.ParentSpanID())
+				b.service.addOptional(rc.service)
+				b.operation.add(span.Name())
+				b.kind.add(spanKindName(span.Kind()))
+				b.status.add(statusCodeName(span.Status().Code()))
+				b.start.add(start)
+				b.end.add(end)
+				b.duration.add(end - start)
+				b.timestamp.add(start)
+				b.attributes.addMap(span.Attributes())
+				if resFrom < 0 {
+					resFrom, resTo = b.resource.addMap(rs.Resource().Attributes())
+				} else {
+					b.resource.again(resFrom, resTo)
+				}
+				rows++
 			}
 		}
 	}
@@ -163,35 +150,54 @@ func logLevel(lr plog.LogRecord) string {
 	}
 }
 
-func (s *Store) logRows(ld plog.Logs) ([][]driver.Value, map[string]time.Duration) {
-	var overrides map[string]time.Duration
-	rows := make([][]driver.Value, 0, ld.LogRecordCount())
+// logBatch is the logs table's columns, in fusionql.Schema's order.
+type logBatch struct {
+	tenant, service, operation, level, body textColumn
+	timestamp, severity                     int64Column
+	traceID, spanID                         bytesColumn
+	attributes, resource                    bytesColumn
+}
+
+func (b *logBatch) columns() []column {
+	return []column{&b.tenant, &b.timestamp, &b.traceID, &b.spanID, &b.service, &b.operation, &b.level,
+		&b.severity, &b.body, &b.attributes, &b.resource}
+}
+
+// fill makes the batch ld's log records, one row each.
+func (b *logBatch) fill(s *Store, ld plog.Logs) (rows int, overrides map[string]time.Duration) {
 	for _, rl := range ld.ResourceLogs().All() {
 		rc := s.resourceOf(rl.Resource(), &overrides)
-		resource := attributesMap(rl.Resource().Attributes())
+		resFrom, resTo := int32(-1), int32(-1)
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				ts := lr.Timestamp()
 				if ts == 0 {
 					ts = lr.ObservedTimestamp()
 				}
-				var operation any
+				b.tenant.add(rc.tenant)
+				b.timestamp.add(int64(ts))
+				b.traceID.addTraceID(lr.TraceID())
+				b.spanID.addSpanID(lr.SpanID())
+				b.service.addOptional(rc.service)
 				if v, ok := lr.Attributes().Get(logOperationAttribute); ok {
-					operation = v.AsString()
+					b.operation.add(v.AsString())
+				} else {
+					b.operation.addNull()
 				}
-				rows = append(rows, []driver.Value{
-					rc.tenant,
-					int64(ts),
-					traceIDValue(lr.TraceID()),
-					spanIDValue(lr.SpanID()),
-					rc.service,
-					operation,
-					logLevel(lr),
-					int64(lr.SeverityNumber()),
-					lr.Body().AsString(),
-					attributesMap(lr.Attributes()),
-					resource,
-				})
+				b.level.add(logLevel(lr))
+				b.severity.add(int64(lr.SeverityNumber()))
+				if lr.Body().Type() == pcommon.ValueTypeStr {
+					b.body.add(lr.Body().Str())
+				} else {
+					b.body.add(lr.Body().AsString())
+				}
+				b.attributes.addMap(lr.Attributes())
+				if resFrom < 0 {
+					resFrom, resTo = b.resource.addMap(rl.Resource().Attributes())
+				} else {
+					b.resource.again(resFrom, resTo)
+				}
+				rows++
 			}
 		}
 	}
@@ -200,39 +206,33 @@ func (s *Store) logRows(ld plog.Logs) ([][]driver.Value, map[string]time.Duratio
 
 // pointValues are the type-specific columns of one data point.
 type pointValues struct {
-	value   any // float64 or nil
-	count   any // int64 or nil
-	sum     any // float64 or nil
-	buckets any // []int64 or nil
+	value, sum       float64
+	hasValue, hasSum bool
+	count            uint64
+	hasCount         bool
+	buckets          []uint64 // nil without buckets
 }
 
 // summarised is a histogram-like point: value is its mean, NULL when empty.
 func summarised(count uint64, sum float64, hasSum bool, buckets []uint64) pointValues {
-	pv := pointValues{count: int64(count)}
+	pv := pointValues{count: count, hasCount: true, buckets: buckets}
 	if hasSum {
-		pv.sum = sum
+		pv.sum, pv.hasSum = sum, true
 		if count > 0 {
-			pv.value = sum / float64(count)
+			pv.value, pv.hasValue = sum/float64(count), true
 		}
-	}
-	if buckets != nil {
-		b := make([]int64, len(buckets))
-		for i, c := range buckets {
-			b[i] = int64(c)
-		}
-		pv.buckets = b
 	}
 	return pv
 }
 
-func numberValue(dp pmetric.NumberDataPoint) any {
+func numberValue(dp pmetric.NumberDataPoint) pointValues {
 	switch dp.ValueType() {
 	case pmetric.NumberDataPointValueTypeInt:
-		return float64(dp.IntValue())
+		return pointValues{value: float64(dp.IntValue()), hasValue: true}
 	case pmetric.NumberDataPointValueTypeDouble:
-		return dp.DoubleValue()
+		return pointValues{value: dp.DoubleValue(), hasValue: true}
 	default:
-		return nil
+		return pointValues{}
 	}
 }
 
@@ -254,33 +254,73 @@ func metricTypeName(t pmetric.MetricType) string {
 	}
 }
 
-func (s *Store) metricRows(md pmetric.Metrics) ([][]driver.Value, map[string]time.Duration) {
-	var overrides map[string]time.Duration
-	rows := make([][]driver.Value, 0, md.DataPointCount())
+// pointBatch is the metrics table's columns, in fusionql.Schema's order.
+type pointBatch struct {
+	tenant, service, name, kind     textColumn
+	timestamp, count                int64Column
+	value, sum                      float64Column
+	attributes, resource            bytesColumn
+	exemplarTraceID, exemplarSpanID bytesColumn
+	buckets                         bytesColumn
+}
+
+func (b *pointBatch) columns() []column {
+	return []column{&b.tenant, &b.timestamp, &b.service, &b.name, &b.kind, &b.value, &b.attributes,
+		&b.resource, &b.exemplarTraceID, &b.exemplarSpanID, &b.count, &b.sum, &b.buckets}
+}
+
+// fill makes the batch md's data points, one row each.
+func (b *pointBatch) fill(s *Store, md pmetric.Metrics) (rows int, overrides map[string]time.Duration) {
 	for _, rm := range md.ResourceMetrics().All() {
 		rc := s.resourceOf(rm.Resource(), &overrides)
-		resource := attributesMap(rm.Resource().Attributes())
+		resFrom, resTo := int32(-1), int32(-1)
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
 				row := func(ts pcommon.Timestamp, attrs pcommon.Map, exemplars pmetric.ExemplarSlice, pv pointValues) {
-					var exTrace, exSpan any
-					if exemplars.Len() > 0 {
-						exTrace = traceIDValue(exemplars.At(0).TraceID())
-						exSpan = spanIDValue(exemplars.At(0).SpanID())
+					b.tenant.add(rc.tenant)
+					b.timestamp.add(int64(ts))
+					b.service.addOptional(rc.service)
+					b.name.add(m.Name())
+					b.kind.add(metricTypeName(m.Type()))
+					if pv.hasValue {
+						b.value.add(pv.value)
+					} else {
+						b.value.addNull()
 					}
-					rows = append(rows, []driver.Value{
-						rc.tenant, int64(ts), rc.service, m.Name(), metricTypeName(m.Type()), pv.value,
-						attributesMap(attrs), resource, exTrace, exSpan, pv.count, pv.sum, pv.buckets,
-					})
+					b.attributes.addMap(attrs)
+					if resFrom < 0 {
+						resFrom, resTo = b.resource.addMap(rm.Resource().Attributes())
+					} else {
+						b.resource.again(resFrom, resTo)
+					}
+					if exemplars.Len() > 0 {
+						b.exemplarTraceID.addTraceID(exemplars.At(0).TraceID())
+						b.exemplarSpanID.addSpanID(exemplars.At(0).SpanID())
+					} else {
+						b.exemplarTraceID.addNull()
+						b.exemplarSpanID.addNull()
+					}
+					if pv.hasCount {
+						b.count.add(int64(pv.count))
+					} else {
+						b.count.addNull()
+					}
+					if pv.hasSum {
+						b.sum.add(pv.sum)
+					} else {
+						b.sum.addNull()
+					}
+					b.buckets.addCounts(pv.buckets)
+					rows++
 				}
 				switch m.Type() {
 				case pmetric.MetricTypeGauge:
 					for _, dp := range m.Gauge().DataPoints().All() {
-						row(dp.Timestamp(), dp.Attributes(), dp.Exemplars(), pointValues{value: numberValue(dp)})
+						row(dp.Timestamp(), dp.Attributes(), dp.Exemplars(), numberValue(dp))
 					}
 				case pmetric.MetricTypeSum:
 					for _, dp := range m.Sum().DataPoints().All() {
-						row(dp.Timestamp(), dp.Attributes(), dp.Exemplars(), pointValues{value: numberValue(dp)})
+						row(dp.Timestamp(), dp.Attributes(), dp.Exemplars(), numberValue(dp))
 					}
 				case pmetric.MetricTypeHistogram:
 					for _, dp := range m.Histogram().DataPoints().All() {
