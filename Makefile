@@ -85,9 +85,11 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=2000x ./processor/fusionprocessor/
 	$(GO) test -run='^$$' -bench=BenchmarkStoreIngest -benchtime=20x ./pkg/fusionstore/
 
-## bench-store: the seed join over 10M spans, 10M logs and 1M metric points (builds the data first; minutes)
+## bench-store: ingest rows/s per core for spans, logs and points at batch 1000 beside the main before columnar
+## ingest (BENCH_BASE), dedup_spans' cost, and the seed join over 100M spans + 100M logs + 10M points
+## (data built once into data/bench, ~25 GB; the first run takes 10-20 min)
 bench-store:
-	$(GO) test -run='^$$' -bench=BenchmarkSeedJoin -benchtime=5x -timeout=30m ./pkg/fusionstore/
+	./scripts/bench-store.sh
 
 ## bench-raftwal: enqueue throughput and p50/p99 of raftwal (1 and 3 nodes) beside file_storage (fsync on/off), 1 and 16 writers
 bench-raftwal:
