@@ -299,7 +299,7 @@ type Stats struct {
 }
 
 type stats struct {
-	requests, retries            atomic.Int64
+	requests, retries           atomic.Int64
 	accepted, rejected, dropped [3]atomic.Int64
 }
 
