@@ -3,6 +3,7 @@ package sdkcompat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -39,52 +40,71 @@ import (
 // received is what a test server was sent, decoded to pdata.
 type received struct {
 	mu       sync.Mutex
+	errs     []error
 	traces   []ptrace.Traces
 	logs     []plog.Logs
 	metrics  []pmetric.Metrics
 	requests int
 }
 
-func (r *received) handler(t *testing.T) http.Handler {
+// handler decodes what it is sent; what it cannot decode is kept in errs
+// (a handler goroutine must not fail the test itself).
+func (r *received) handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, err := io.ReadAll(req.Body)
-		if err != nil {
-			t.Errorf("reading body: %v", err)
-			return
-		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.requests++
-		switch req.URL.Path {
-		case "/v1/fused":
-			decoded, err := otlpgo.Decode(body, otlpgo.DefaultLimits())
-			if err != nil {
-				t.Errorf("pkg/otlpgo refuses the sdk's frame: %v", err)
-				w.WriteHeader(http.StatusBadRequest)
-				return
-			}
-			r.traces = append(r.traces, decoded.Traces)
-			r.logs = append(r.logs, decoded.Logs)
-			r.metrics = append(r.metrics, decoded.Metrics)
+		body, err := io.ReadAll(req.Body)
+		if err == nil {
+			err = r.decode(req.URL.Path, body)
+		}
+		if err != nil {
+			r.errs = append(r.errs, fmt.Errorf("%s: %w", req.URL.Path, err))
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if req.URL.Path == "/v1/fused" {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{}`))
 			return
-		case "/v1/traces":
-			er := ptraceotlp.NewExportRequest()
-			require.NoError(t, er.UnmarshalProto(body))
-			r.traces = append(r.traces, er.Traces())
-		case "/v1/logs":
-			er := plogotlp.NewExportRequest()
-			require.NoError(t, er.UnmarshalProto(body))
-			r.logs = append(r.logs, er.Logs())
-		case "/v1/metrics":
-			er := pmetricotlp.NewExportRequest()
-			require.NoError(t, er.UnmarshalProto(body))
-			r.metrics = append(r.metrics, er.Metrics())
 		}
 		w.Header().Set("Content-Type", "application/x-protobuf")
 		w.WriteHeader(http.StatusOK)
 	})
+}
+
+func (r *received) decode(path string, body []byte) error {
+	switch path {
+	case "/v1/fused":
+		decoded, err := otlpgo.Decode(body, otlpgo.DefaultLimits())
+		if err != nil {
+			return fmt.Errorf("pkg/otlpgo refuses the sdk's frame: %w", err)
+		}
+		r.traces = append(r.traces, decoded.Traces)
+		r.logs = append(r.logs, decoded.Logs)
+		r.metrics = append(r.metrics, decoded.Metrics)
+	case "/v1/traces":
+		er := ptraceotlp.NewExportRequest()
+		if err := er.UnmarshalProto(body); err != nil {
+			return err
+		}
+		r.traces = append(r.traces, er.Traces())
+	case "/v1/logs":
+		er := plogotlp.NewExportRequest()
+		if err := er.UnmarshalProto(body); err != nil {
+			return err
+		}
+		r.logs = append(r.logs, er.Logs())
+	case "/v1/metrics":
+		er := pmetricotlp.NewExportRequest()
+		if err := er.UnmarshalProto(body); err != nil {
+			return err
+		}
+		r.metrics = append(r.metrics, er.Metrics())
+	default:
+		return errors.New("unknown path")
+	}
+	return nil
 }
 
 // pipelines are the three providers of one application.
@@ -263,7 +283,7 @@ func (t teeMetrics) Shutdown(ctx context.Context) error {
 // holding its resource, scope (and metric) and the one item.
 type itemSet map[string]int
 
-func tracesItems(t *testing.T, all []ptrace.Traces) itemSet {
+func tracesItems(t testing.TB, all []ptrace.Traces) itemSet {
 	t.Helper()
 	set := itemSet{}
 	m := ptrace.ProtoMarshaler{}
@@ -289,7 +309,7 @@ func tracesItems(t *testing.T, all []ptrace.Traces) itemSet {
 	return set
 }
 
-func logsItems(t *testing.T, all []plog.Logs) itemSet {
+func logsItems(t testing.TB, all []plog.Logs) itemSet {
 	t.Helper()
 	set := itemSet{}
 	m := plog.ProtoMarshaler{}
@@ -315,7 +335,7 @@ func logsItems(t *testing.T, all []plog.Logs) itemSet {
 	return set
 }
 
-func metricsItems(t *testing.T, all []pmetric.Metrics) itemSet {
+func metricsItems(t testing.TB, all []pmetric.Metrics) itemSet {
 	t.Helper()
 	set := itemSet{}
 	m := pmetric.ProtoMarshaler{}
@@ -369,6 +389,75 @@ func total(s itemSet) int {
 	return n
 }
 
+// servers receive what the OTLP/HTTP exporters and the fused client send.
+type servers struct {
+	otlp, fused       *received
+	otlpURL, fusedURL string
+}
+
+func newServers(t testing.TB) *servers {
+	s := &servers{otlp: &received{}, fused: &received{}}
+	o := httptest.NewServer(s.otlp.handler())
+	t.Cleanup(o.Close)
+	f := httptest.NewServer(s.fused.handler())
+	t.Cleanup(f.Close)
+	s.otlpURL, s.fusedURL = o.URL, f.URL
+	return s
+}
+
+func (s *servers) reset() {
+	for _, r := range []*received{s.otlp, s.fused} {
+		r.mu.Lock()
+		r.traces, r.logs, r.metrics, r.requests, r.errs = nil, nil, nil, 0, nil
+		r.mu.Unlock()
+	}
+}
+
+// app is one application whose exporters hand everything to both the OTLP
+// exporters and the fused client.
+type app struct {
+	pipelines
+	client *fused.Client
+}
+
+func newApp(t testing.TB, s *servers, compression fused.Compression, temporality metricdata.Temporality) *app {
+	t.Helper()
+	ctx := context.Background()
+	selector := func(sdkmetric.InstrumentKind) metricdata.Temporality { return temporality }
+	te, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(s.otlpURL+"/v1/traces"))
+	require.NoError(t, err)
+	le, err := otlploghttp.New(ctx, otlploghttp.WithEndpointURL(s.otlpURL+"/v1/logs"))
+	require.NoError(t, err)
+	me, err := otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(s.otlpURL+"/v1/metrics"),
+		otlpmetrichttp.WithTemporalitySelector(selector))
+	require.NoError(t, err)
+	client, err := fused.New(ctx, fused.WithEndpointURL(s.fusedURL+"/v1/fused"),
+		fused.WithCompression(compression), fused.WithTemporalitySelector(selector), fused.WithFlushInterval(time.Hour))
+	require.NoError(t, err)
+	res := resource.NewWithAttributes("https://opentelemetry.io/schemas/1.26.0",
+		attribute.String("service.name", "compat"), attribute.Int("pid", 42))
+	return &app{
+		pipelines: newPipelines(res, teeSpans{te, client.SpanExporter()}, teeLogs{le, client.LogExporter()},
+			teeMetrics{me, client.MetricExporter()}),
+		client: client,
+	}
+}
+
+// requireSame checks that the fused frames decoded to what the OTLP
+// exporters sent, and returns the numbers of spans, records and points.
+func requireSame(t testing.TB, s *servers) (spans, records, points int) {
+	t.Helper()
+	require.Empty(t, s.otlp.errs)
+	require.Empty(t, s.fused.errs)
+	wantTraces, gotTraces := tracesItems(t, s.otlp.traces), tracesItems(t, s.fused.traces)
+	require.Equal(t, wantTraces, gotTraces)
+	wantLogs, gotLogs := logsItems(t, s.otlp.logs), logsItems(t, s.fused.logs)
+	require.Equal(t, wantLogs, gotLogs)
+	wantMetrics, gotMetrics := metricsItems(t, s.otlp.metrics), metricsItems(t, s.fused.metrics)
+	require.Equal(t, wantMetrics, gotMetrics)
+	return total(wantTraces), total(wantLogs), total(wantMetrics)
+}
+
 // TestFusedFramesEqualOTLP sends the same telemetry through the OTLP/HTTP
 // exporters and the fused ones; pkg/otlpgo must decode from the fused
 // frames exactly what the OTLP exporters sent, and one Flush must be one
@@ -384,45 +473,20 @@ func TestFusedFramesEqualOTLP(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			var otlp, fusedGot received
-			otlpServer := httptest.NewServer(otlp.handler(t))
-			defer otlpServer.Close()
-			fusedServer := httptest.NewServer(fusedGot.handler(t))
-			defer fusedServer.Close()
+			s := newServers(t)
+			a := newApp(t, s, tc.compression, tc.temporality)
+			generate(t, a.pipelines)
+			require.NoError(t, a.client.Flush(ctx, a.tp, a.lp, a.mp))
+			require.Equal(t, 1, s.fused.requests, "one Flush, one request")
+			generate(t, a.pipelines)
+			require.NoError(t, a.client.Shutdown(ctx, a.tp, a.lp, a.mp))
+			require.Equal(t, 2, s.fused.requests, "Shutdown sends the rest in one request")
 
-			selector := func(sdkmetric.InstrumentKind) metricdata.Temporality { return tc.temporality }
-			te, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(otlpServer.URL+"/v1/traces"))
-			require.NoError(t, err)
-			le, err := otlploghttp.New(ctx, otlploghttp.WithEndpointURL(otlpServer.URL+"/v1/logs"))
-			require.NoError(t, err)
-			me, err := otlpmetrichttp.New(ctx, otlpmetrichttp.WithEndpointURL(otlpServer.URL+"/v1/metrics"),
-				otlpmetrichttp.WithTemporalitySelector(selector))
-			require.NoError(t, err)
-			client, err := fused.New(ctx, fused.WithEndpointURL(fusedServer.URL+"/v1/fused"),
-				fused.WithCompression(tc.compression), fused.WithTemporalitySelector(selector), fused.WithFlushInterval(time.Hour))
-			require.NoError(t, err)
-
-			res := resource.NewWithAttributes("https://opentelemetry.io/schemas/1.26.0",
-				attribute.String("service.name", "compat"), attribute.Int("pid", 42))
-			p := newPipelines(res, teeSpans{te, client.SpanExporter()}, teeLogs{le, client.LogExporter()},
-				teeMetrics{me, client.MetricExporter()})
-			generate(t, p)
-			require.NoError(t, client.Flush(ctx, p.tp, p.lp, p.mp))
-			require.Equal(t, 1, fusedGot.requests, "one Flush, one request")
-			generate(t, p)
-			require.NoError(t, client.Shutdown(ctx, p.tp, p.lp, p.mp))
-			require.Equal(t, 2, fusedGot.requests, "Shutdown sends the rest in one request")
-
-			wantTraces, gotTraces := tracesItems(t, otlp.traces), tracesItems(t, fusedGot.traces)
-			require.Equal(t, 160, total(wantTraces))
-			require.Equal(t, wantTraces, gotTraces)
-			wantLogs, gotLogs := logsItems(t, otlp.logs), logsItems(t, fusedGot.logs)
-			require.Equal(t, 160, total(wantLogs))
-			require.Equal(t, wantLogs, gotLogs)
-			wantMetrics, gotMetrics := metricsItems(t, otlp.metrics), metricsItems(t, fusedGot.metrics)
-			require.Equal(t, 2*7*6, total(wantMetrics)) // two collections of 7 instruments over 6 attribute sets
-			require.Equal(t, wantMetrics, gotMetrics)
-			stats := client.Stats()
+			spans, records, points := requireSame(t, s)
+			require.Equal(t, 160, spans)
+			require.Equal(t, 160, records)
+			require.Equal(t, 2*7*6, points) // two collections of 7 instruments over 6 attribute sets
+			stats := a.client.Stats()
 			require.Equal(t, [3]int64{160, 160, 84}, stats.Accepted)
 			require.Equal(t, int64(2), stats.Requests)
 		})
