@@ -179,9 +179,10 @@ func WithMaxFrameBytes(n int) Option {
 }
 
 // WithQueueSize sets how many full frames may wait to be sent (8 by
-// default). When the queue is full an export waits for room until its
-// context ends, and then drops its items and counts them: the memory the
-// client holds is bounded by (queue size + 2) frames.
+// default). When the queue is full, the export that filled a frame waits
+// for room until its context ends, and then drops that frame and counts its
+// items in Stats: the memory the client holds is bounded by the open frame,
+// the frame being sent and the queue.
 func WithQueueSize(frames int) Option {
 	return optionFunc(func(c *config) { c.queueFrames = frames })
 }
