@@ -4,7 +4,7 @@ BIN       := bin/otelcol-fusion
 CONFIG    ?= distro/config.yaml
 FUZZTIME  ?= 60s
 
-.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-stock testbed-smoke bench bench-store bench-raftwal fuzz lint generate check-generate tidy clean
+.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-stock testbed-smoke bench bench-store bench-raftwal bench-sdk fuzz lint generate check-generate tidy clean
 
 all: build
 
@@ -30,21 +30,24 @@ generate:
 check-generate:
 	./scripts/check-generate.sh
 
-## lint: gofmt and go vet (the testbed is a module of its own: vetted on its own)
+## lint: gofmt and go vet (the testbed, sdk and sdk/benchmarks are modules of their own: vetted on their own)
 lint:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' | grep -v '^distro/'))"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	cd testbed && $(GO) vet ./...
+	cd sdk && $(GO) vet ./...
+	cd sdk/benchmarks && $(GO) vet ./...
 
 ## test: lint, the distro check, then go test -race over the module: unit tests, then the end-to-end
 ## tests on their own, so the latency and failover checks do not share the cores with unit tests;
 ## last the testbed's smoke scenario
 test: lint check-generate unit e2e testbed-smoke
 
-## unit: the tests without the end-to-end ones
+## unit: the tests without the end-to-end ones, then the sdk module's (the application side, a module of its own)
 unit:
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v /e2e)
+	cd sdk && $(GO) test -race -count=1 -timeout 10m ./...
 
 ## e2e: only the end-to-end tests against the built distribution
 e2e:
@@ -95,6 +98,11 @@ bench-store:
 bench-raftwal:
 	$(GO) test -run='^$$' -bench=BenchmarkEnqueue -benchtime=5000x ./extension/raftwal/
 
+## bench-sdk: the sdk module beside the alternatives, in one run (sdk/benchmarks: logs vs slog JSON, zap, zerolog; metrics vs the OTel SDK and client_golang, 16 goroutines over 1M series; fused vs the three OTLP/HTTP exporters), then the fusedslog caller-side benchmark (~5 min on 2 cores)
+bench-sdk:
+	cd sdk/benchmarks && $(GO) run . -rounds 3
+	cd sdk && $(GO) test -run='^$$' -bench=BenchmarkHandle -benchmem -benchtime=2000000x -count=5 ./fusedslog/
+
 ## fuzz: run every fuzz target for $(FUZZTIME)
 fuzz:
 	@set -e; for pkgdir in $$(grep -l '^func Fuzz' $$(find . -name '*_test.go' -not -path './distro/*') | xargs -n1 dirname | sort -u); do \
@@ -107,6 +115,8 @@ fuzz:
 clean:
 	rm -rf bin
 
-## tidy: go mod tidy; -e because contrib's fileexporter tests import a module the proxy does not serve
+## tidy: go mod tidy of every module; -e because contrib's fileexporter tests import a module the proxy does not serve
 tidy:
 	$(GO) mod tidy -e
+	cd sdk && $(GO) mod tidy
+	cd sdk/benchmarks && $(GO) mod tidy

@@ -21,9 +21,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	otellog "go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/metric"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
@@ -32,6 +29,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelfusion/otelfusion/sdk/fused"
 )
 
 func main() {
@@ -42,7 +41,7 @@ func main() {
 }
 
 func run() error {
-	otlpEndpoint := flag.String("otlp", "127.0.0.1:4317", "OTLP/gRPC endpoint of the collector")
+	fusedURL := flag.String("fused", "http://127.0.0.1:4319/v1/fused", "fused receiver of the collector: each service sends its spans, log records and points in shared requests (sdk/fused)")
 	health := flag.String("health", "http://127.0.0.1:13133/", "health check URL to wait for")
 	queryURL := flag.String("query", "http://127.0.0.1:4320/v1/query", "query API to wait on for the data")
 	tenant := flag.String("tenant", "default", "tenant the data is filed under, named in the queries' X-Tenant-ID header (the demo sends none, so the receiver files it under \"default\")")
@@ -65,7 +64,7 @@ func run() error {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	shop, err := newShop(ctx, *otlpEndpoint)
+	shop, err := newShop(ctx, *fusedURL)
 	if err != nil {
 		return err
 	}
@@ -154,9 +153,11 @@ func count(url, tenant, query string) (int64, error) {
 	return answer.Rows[0][0], nil
 }
 
-// service is one instrumented service with its own SDK providers.
+// service is one instrumented service with its own SDK providers, whose
+// three exporters share one fused client.
 type service struct {
 	name     string
+	client   *fused.Client
 	traces   *sdktrace.TracerProvider
 	logs     *sdklog.LoggerProvider
 	metrics  *sdkmetric.MeterProvider
@@ -191,23 +192,19 @@ func newService(ctx context.Context, endpoint, name string) (*service, error) {
 	if err != nil {
 		return nil, err
 	}
-	te, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure())
-	if err != nil {
-		return nil, err
-	}
-	le, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(endpoint), otlploggrpc.WithInsecure())
-	if err != nil {
-		return nil, err
-	}
-	me, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(endpoint), otlpmetricgrpc.WithInsecure())
+	client, err := fused.New(ctx, fused.WithEndpointURL(endpoint), fused.WithFlushInterval(200*time.Millisecond))
 	if err != nil {
 		return nil, err
 	}
 	svc := &service{
-		name:    name,
-		traces:  sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithBatcher(te, sdktrace.WithBatchTimeout(200*time.Millisecond))),
-		logs:    sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewBatchProcessor(le, sdklog.WithExportInterval(200*time.Millisecond)))),
-		metrics: sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(sdkmetric.NewPeriodicReader(me, sdkmetric.WithInterval(time.Second)))),
+		name:   name,
+		client: client,
+		traces: sdktrace.NewTracerProvider(sdktrace.WithResource(res),
+			sdktrace.WithBatcher(client.SpanExporter(), sdktrace.WithBatchTimeout(200*time.Millisecond))),
+		logs: sdklog.NewLoggerProvider(sdklog.WithResource(res),
+			sdklog.WithProcessor(sdklog.NewBatchProcessor(client.LogExporter(), sdklog.WithExportInterval(200*time.Millisecond)))),
+		metrics: sdkmetric.NewMeterProvider(sdkmetric.WithResource(res),
+			sdkmetric.WithReader(sdkmetric.NewPeriodicReader(client.MetricExporter(), sdkmetric.WithInterval(time.Second)))),
 	}
 	svc.tracer = svc.traces.Tracer("fusiondemo")
 	svc.logger = svc.logs.Logger("fusiondemo")
@@ -277,7 +274,9 @@ func (s *shop) checkout(i int, slowGateway bool) {
 func (s *shop) shutdown(ctx context.Context) error {
 	var errs error
 	for _, svc := range []*service{s.frontend, s.checkoutSvc, s.cart, s.payment} {
-		errs = errors.Join(errs, svc.traces.Shutdown(ctx), svc.logs.Shutdown(ctx), svc.metrics.Shutdown(ctx))
+		// The client shuts the providers down and sends what they held in
+		// one last request.
+		errs = errors.Join(errs, svc.client.Shutdown(ctx, svc.traces, svc.logs, svc.metrics))
 	}
 	return errs
 }
