@@ -161,7 +161,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		name string
 		w    Window
 	}{{"baseline", r.Baseline}, {"incident", r.Incident}} {
-		fmt.Fprintf(tw, "%s\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.2f%%\t\n", win.name, win.w.Spans, win.w.PerMinute,
+		fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.1f\t%.1f\t%.1f\t%.2f%%\t\n", win.name, win.w.Spans, win.w.PerMinute,
 			win.w.P50Ms, win.w.P99Ms, win.w.MeanMs, 100*win.w.ErrorRate)
 	}
 	if err := tw.Flush(); err != nil {

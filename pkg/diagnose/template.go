@@ -4,9 +4,10 @@ import "regexp"
 
 // The parts of a log message that vary between lines of one template,
 // masked in this order: UUIDs, hex ids of 8 or more characters that hold a
-// digit, then numbers (an IP address becomes <n>.<n>.<n>.<n>).
+// digit, IPv4 addresses, then numbers.
 var (
 	uuidPattern   = regexp.MustCompile(`\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b`)
+	ipPattern     = regexp.MustCompile(`\b[0-9]{1,3}(?:\.[0-9]{1,3}){3}\b`)
 	hexIDPattern  = regexp.MustCompile(`\b(?:0x)?[0-9a-fA-F]*[0-9][0-9a-fA-F]*\b`)
 	numberPattern = regexp.MustCompile(`[0-9]+(?:\.[0-9]+)?`)
 )
@@ -29,5 +30,6 @@ func Template(message string) string {
 		}
 		return m
 	})
+	message = ipPattern.ReplaceAllString(message, "<ip>")
 	return numberPattern.ReplaceAllString(message, "<n>")
 }
