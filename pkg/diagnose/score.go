@@ -21,6 +21,10 @@ const (
 	// refineShare: an attribute value that carries at least this part of
 	// its service's latency share refines it (a bad pod of a slow service).
 	refineShare = 0.7
+	// maxRestIntensity: and the rest of its service's (or operation's)
+	// spans grew, per span, at most this part as much as the value's did:
+	// the growth is in the value, not spread with some luck of the draw.
+	maxRestIntensity = 0.25
 	// maxRefineFraction: a value on more than this fraction of its
 	// service's spans that carry the key is too common to refine anything.
 	maxRefineFraction = 0.75
@@ -302,7 +306,8 @@ func (m *model) scoreCandidates(limit int) []Candidate {
 			refined = m.latencyShare(m.op(k.service, g.operation), delta)
 		}
 		score := concentrationWeight * wL * clamp01(share)
-		if fraction <= maxRefineFraction && refined > 0 && share >= refineShare*refined {
+		if fraction <= maxRefineFraction && refined > 0 && share >= refineShare*refined &&
+			(refined-share)/(1-fraction) <= maxRestIntensity*share/fraction {
 			score = wL * clamp01(share) * (2 - fraction)
 		}
 		out = append(out, Candidate{Kind: KindAttribute, Service: k.service, Key: k.key, Value: k.value,
