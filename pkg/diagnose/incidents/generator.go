@@ -38,7 +38,9 @@ const (
 	// NoisyTenant: one app tenant floods the order service and the shared
 	// database slows down for everyone.
 	NoisyTenant
-	kindCount
+	// Healthy injects nothing: history for a benchmark's store. It is not
+	// in Kinds.
+	Healthy
 )
 
 // Kinds are all kinds, in order.
@@ -59,6 +61,8 @@ func (k Kind) String() string {
 		return "cpu_gc_saturation"
 	case NoisyTenant:
 		return "noisy_tenant"
+	case Healthy:
+		return "healthy"
 	default:
 		return "unknown"
 	}
@@ -111,16 +115,17 @@ type spanState struct {
 type generator struct {
 	rng      *rand.Rand
 	tenant   string
+	rate     float64 // entries per minute
 	fault    fault
 	start    time.Time // the baseline's start
 	incident time.Time // the incident's start
 	end      time.Time
 
-	traces   ptrace.Traces
-	logs     plog.Logs
-	metrics  pmetric.Metrics
-	spans    map[string]ptrace.SpanSlice
-	records  map[string]plog.LogRecordSlice
+	traces  ptrace.Traces
+	logs    plog.Logs
+	metrics pmetric.Metrics
+	spans   map[string]ptrace.SpanSlice
+	records map[string]plog.LogRecordSlice
 	// distractor is an operation that slows down a little.
 	distractor    *call
 	distractorMs  float64
@@ -128,19 +133,43 @@ type generator struct {
 	idSeq         uint64
 }
 
-// Generate makes instance seed of kind, its incident window ending at end.
+// Options change the scale and place of an instance.
+type Options struct {
+	// Window and Baseline are the incident window and the baseline before it.
+	Window, Baseline time.Duration
+	// EntriesPerMinute is the order service's traffic.
+	EntriesPerMinute float64
+	// Tenant is the store tenant; empty is "suite-<kind>-<seed>".
+	Tenant string
+}
+
+// DefaultOptions are the suite's: a 10-minute incident after a 30-minute
+// baseline, 8 orders a minute.
+var DefaultOptions = Options{Window: Window, Baseline: Baseline, EntriesPerMinute: entriesPerMinute}
+
+// Generate makes instance seed of kind with DefaultOptions, its incident
+// window ending at end.
 func Generate(kind Kind, seed uint64, end time.Time) Instance {
+	return GenerateWith(kind, seed, end, DefaultOptions)
+}
+
+// GenerateWith makes instance seed of kind with opts.
+func GenerateWith(kind Kind, seed uint64, end time.Time, opts Options) Instance {
+	tenant := opts.Tenant
+	if tenant == "" {
+		tenant = fmt.Sprintf("suite-%s-%d", kind, seed)
+	}
 	g := &generator{
 		rng:    rand.New(rand.NewPCG(seed, uint64(kind)+0x696e636964656e74)),
-		tenant: fmt.Sprintf("suite-%s-%d", kind, seed),
-		end:    end, incident: end.Add(-Window), start: end.Add(-Window - Baseline),
+		tenant: tenant, rate: opts.EntriesPerMinute,
+		end: end, incident: end.Add(-opts.Window), start: end.Add(-opts.Window - opts.Baseline),
 		traces: ptrace.NewTraces(), logs: plog.NewLogs(), metrics: pmetric.NewMetrics(),
 		spans: map[string]ptrace.SpanSlice{}, records: map[string]plog.LogRecordSlice{},
 	}
 	g.idSeq = seed << 32
 	routes := shop()
 	inst := Instance{Kind: kind, Seed: seed, Tenant: g.tenant,
-		Request: diagnose.Request{Service: EntryService, End: end, Window: Window, Baseline: Baseline}}
+		Request: diagnose.Request{Service: EntryService, End: end, Window: opts.Window, Baseline: opts.Baseline}}
 	g.fault, inst.Truth, inst.Fault = g.inject(kind, routes)
 	g.pickDistractors(routes, inst.Truth)
 	g.traffic(routes)
@@ -306,6 +335,8 @@ func (g *generator) inject(kind Kind, routes []route) (fault, []string, string) 
 		}
 		return f, []string{"metric " + service + " process.cpu.utilization", "metric " + service + " jvm.gc.duration"},
 			fmt.Sprintf("%s's CPU saturated (work x%.1f, GC pauses %.0f ms)", service, factor, gcMs)
+	case Healthy:
+		return f, nil, "nothing"
 	case NoisyTenant:
 		tenant := Tenants[g.rng.IntN(len(Tenants))]
 		surge := g.uniform(6, 10)

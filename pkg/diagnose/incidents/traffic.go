@@ -16,7 +16,7 @@ const baseVersion = "1.4.2"
 // process per tenant, the incident's rates moved by up to 10% either way.
 func (g *generator) traffic(routes []route) {
 	drift := g.uniform(0.9, 1.1)
-	perTenant := float64(entriesPerMinute) / float64(len(Tenants))
+	perTenant := g.rate / float64(len(Tenants))
 	for _, tenant := range Tenants {
 		for _, window := range [][2]time.Time{{g.start, g.incident}, {g.incident, g.end}} {
 			incident := window[0].Equal(g.incident)
