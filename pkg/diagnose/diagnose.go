@@ -81,7 +81,7 @@ func (d *diagnosis) run(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	threshold := int64(math.Ceil(d.m.change[0].p99Ns))
-	steps := []func(context.Context, int64) error{d.selfTimes, d.entryValues, d.logTemplates}
+	steps := []func(context.Context, int64) error{d.selfTimes, d.attrTimes, d.entryValues, d.logTemplates}
 	for _, step := range steps {
 		if err := step(ctx, threshold); err != nil {
 			return nil, err
@@ -133,53 +133,104 @@ func operationText(op string) string {
 	return ", operation " + fmt.Sprintf("%q", op)
 }
 
-// selfTimes reads the self-time query into the operation and attribute
-// groups.
+// selfTimes reads the self-time query into the operation groups.
 func (d *diagnosis) selfTimes(ctx context.Context, threshold int64) error {
 	values, err := d.query(ctx, selfTimeQuery(d.req, d.b, threshold))
 	if err != nil {
 		return err
 	}
-	n := spanColumnCount
-	keys := append(append([]string(nil), resourceKeys...), statementKey)
 	for _, row := range values {
 		w, bad := int(asInt(row[0])), asInt(row[1]) == 1
-		child, parent := row[2:2+n], row[2+n:2+2*n]
-		rest := row[2+2*n:]
-		spans, duration, errors, errEdges := asInt(rest[0]), asFloat(rest[1]), asInt(rest[2]), asInt(rest[3])
 		if w != 0 && w != 1 {
 			continue
 		}
-		childOp := d.m.op(asString(child[0]), asString(child[1]))
-		childOp.selfNs[w] += duration
-		childOp.spans[w] += spans
-		childOp.ownErrors[w] += errors
+		spans, duration, errors, errEdges := asInt(row[6]), asFloat(row[7]), asInt(row[8]), asInt(row[9])
+		op := d.m.op(asString(row[2]), asString(row[3]))
+		op.selfNs[w] += duration
+		op.spans[w] += spans
+		op.ownErrors[w] += errors
 		if w == 1 && bad {
-			childOp.addExample(asString(rest[4]), asString(rest[5]))
+			op.addExample(asString(row[10]), asString(row[11]))
 		}
-		if parent[0] != nil {
-			parentOp := d.m.op(asString(parent[0]), asString(parent[1]))
-			parentOp.selfNs[w] -= duration
-			parentOp.ownErrors[w] -= errEdges
+		if row[4] != nil {
+			parent := d.m.op(asString(row[4]), asString(row[5]))
+			parent.selfNs[w] -= duration
+			parent.ownErrors[w] -= errEdges
 		}
+	}
+	return nil
+}
+
+// maxAttrServices is how many of the services with the largest latency
+// shares have their attribute values broken down.
+const maxAttrServices = 5
+
+// attrTimes reads the self time of the attribute values of the services
+// that carry the latency growth (a share of at least minShare).
+func (d *diagnosis) attrTimes(ctx context.Context, _ int64) error {
+	delta := d.m.latencyDelta()
+	if delta <= 0 {
+		return nil
+	}
+	shares := map[string]float64{}
+	for k, g := range d.m.ops {
+		shares[k.service] += d.m.latencyShare(g, delta)
+	}
+	var services []string
+	for svc, share := range shares {
+		if share >= minShare && svc != "" {
+			services = append(services, svc)
+		}
+	}
+	if len(services) == 0 {
+		return nil
+	}
+	sort.Slice(services, func(i, j int) bool {
+		if shares[services[i]] != shares[services[j]] {
+			return shares[services[i]] > shares[services[j]]
+		}
+		return services[i] < services[j]
+	})
+	if len(services) > maxAttrServices {
+		services = services[:maxAttrServices]
+	}
+	chosen := map[string]bool{}
+	for _, s := range services {
+		chosen[s] = true
+	}
+	values, err := d.query(ctx, attrTimeQuery(d.req, d.b, services))
+	if err != nil {
+		return err
+	}
+	n := attrColumnCount
+	keys := append(append([]string(nil), resourceKeys...), statementKey)
+	for _, row := range values {
+		w := int(asInt(row[0]))
+		if w != 0 && w != 1 {
+			continue
+		}
+		service, operation := asString(row[1]), asString(row[2])
+		child := row[3 : 3+n]
+		parentService, parent := row[3+n], row[4+n:4+2*n]
+		spans, duration := asInt(row[4+2*n]), asFloat(row[5+2*n])
 		for i, key := range keys {
-			if v := child[2+i]; v != nil {
-				g := d.m.attr(asString(child[0]), key, asString(v))
+			if v := child[i]; v != nil && chosen[service] {
+				g := d.m.attr(service, key, asString(v))
 				g.selfNs[w] += duration
 				g.spans[w] += spans
-				if w == 1 && bad {
-					g.addExample(asString(rest[4]), asString(rest[5]))
-				}
 				if key == statementKey {
-					g.operation = asString(child[1])
+					g.operation = operation
 				}
-				k := keyOf{asString(child[0]), spanKeyScope(key, g.operation)}
+				k := keyOf{service, spanKeyScope(key, g.operation)}
 				counts := d.m.keySpans[k]
 				counts[w] += spans
 				d.m.keySpans[k] = counts
+				if w == 1 {
+					g.addExamplesFrom(d.m.ops[opKey{service, operation}])
+				}
 			}
-			if parent[0] != nil && parent[2+i] != nil {
-				d.m.attr(asString(parent[0]), key, asString(parent[2+i])).selfNs[w] -= duration
+			if parentService != nil && parent[i] != nil && chosen[asString(parentService)] {
+				d.m.attr(asString(parentService), key, asString(parent[i])).selfNs[w] -= duration
 			}
 		}
 	}

@@ -56,10 +56,10 @@ func changeQuery(req Request, b bounds) string {
 		"FROM traces r WHERE " + entryFilter(req, b) + " GROUP BY incident"
 }
 
-// spanColumns are the grouping columns of a span alias: service,
-// operation, the resource keys and the statement.
-func spanColumns(alias string) []string {
-	cols := []string{alias + ".service_name", alias + ".operation"}
+// attrColumns are the attribute columns of a span alias: the resource
+// keys, then the statement.
+func attrColumns(alias string) []string {
+	var cols []string
 	for _, k := range resourceKeys {
 		cols = append(cols, alias+".resource["+quote(k)+"]")
 	}
@@ -70,32 +70,57 @@ func spanColumns(alias string) []string {
 	return append(cols, "COALESCE("+strings.Join(stmt, ", ")+")")
 }
 
-// spanColumnCount is len(spanColumns(...)).
-var spanColumnCount = len(spanColumns("d"))
+// attrColumnCount is len(attrColumns(...)).
+var attrColumnCount = len(attrColumns("d"))
+
+// traceJoin joins the entry spans (r) to the spans of their traces (d)
+// and each span to its parent (p), within the windows: a span starts at
+// most one incident window after the end.
+func traceJoin(req Request, b bounds) string {
+	slack := b.end - b.incidentStart
+	return " FROM traces r JOIN traces d ON d.trace_id = r.trace_id AND d.start_time BETWEEN r.start_time AND r.end_time" +
+		fmt.Sprintf(" LEFT JOIN traces p ON p.trace_id = d.trace_id AND p.span_id = d.parent_span_id"+
+			" AND p.start_time BETWEEN r.start_time AND r.end_time AND p.start_time >= %d AND p.start_time < %d",
+			b.baselineStart, b.end+slack) +
+		fmt.Sprintf(" WHERE %s AND d.start_time >= %d AND d.start_time < %d", entryFilter(req, b), b.baselineStart, b.end+slack)
+}
 
 // selfTimeQuery breaks the entry spans' traces down by span (d) and the
-// span's parent (p). Summing d's duration into d's group and subtracting it
-// from p's gives every group's self time, whose total is the entry spans'
-// duration; err_edges counts failed spans under a failed parent, so a
-// group's own errors are its errors less its err_edges.
+// span's parent (p). Summing d's duration into d's operation and
+// subtracting it from p's gives every operation's self time, whose total is
+// the entry spans' duration; err_edges counts failed spans under a failed
+// parent, so an operation's own errors are its errors less its err_edges.
 func selfTimeQuery(req Request, b bounds, threshold int64) string {
-	slack := b.end - b.incidentStart // spans may start after end, within a window
-	cols := append(spanColumns("d"), spanColumns("p")...)
+	return "SELECT " + incidentCase("r.start_time", b) + " AS incident, " + badCase(threshold) + " AS bad, " +
+		"d.service_name AS d_service, d.operation AS d_operation, p.service_name AS p_service, p.operation AS p_operation, " +
+		"COUNT(*) AS spans, SUM(d.duration_ns) AS duration_ns, " +
+		"SUM(CASE WHEN d.status_code = 'ERROR' THEN 1 ELSE 0 END) AS errors, " +
+		"SUM(CASE WHEN d.status_code = 'ERROR' AND p.status_code = 'ERROR' THEN 1 ELSE 0 END) AS err_edges, " +
+		"MIN(d.trace_id) AS trace_a, MAX(d.trace_id) AS trace_b" +
+		traceJoin(req, b) +
+		" GROUP BY incident, bad, d_service, d_operation, p_service, p_operation" +
+		fmt.Sprintf(" LIMIT %d", maxGroups)
+}
+
+// attrTimeQuery is selfTimeQuery by the attribute values of d and p, for
+// the spans of services or under them: the self time of each value.
+func attrTimeQuery(req Request, b bounds, services []string) string {
+	quoted := make([]string, len(services))
+	for i, s := range services {
+		quoted[i] = quote(s)
+	}
+	in := "(" + strings.Join(quoted, ", ") + ")"
+	cols := append(append([]string{"d.service_name", "d.operation"}, attrColumns("d")...), "p.service_name")
+	cols = append(cols, attrColumns("p")...)
 	var sb strings.Builder
-	sb.WriteString("SELECT " + incidentCase("r.start_time", b) + " AS incident, " + badCase(threshold) + " AS bad")
+	sb.WriteString("SELECT " + incidentCase("r.start_time", b) + " AS incident")
 	for i, c := range cols {
 		fmt.Fprintf(&sb, ", %s AS g%d", c, i)
 	}
-	sb.WriteString(", COUNT(*) AS spans, SUM(d.duration_ns) AS duration_ns, " +
-		"SUM(CASE WHEN d.status_code = 'ERROR' THEN 1 ELSE 0 END) AS errors, " +
-		"SUM(CASE WHEN d.status_code = 'ERROR' AND p.status_code = 'ERROR' THEN 1 ELSE 0 END) AS err_edges, " +
-		"MIN(d.trace_id) AS trace_a, MAX(d.trace_id) AS trace_b")
-	sb.WriteString(" FROM traces r JOIN traces d ON d.trace_id = r.trace_id AND d.start_time BETWEEN r.start_time AND r.end_time")
-	fmt.Fprintf(&sb, " LEFT JOIN traces p ON p.trace_id = d.trace_id AND p.span_id = d.parent_span_id"+
-		" AND p.start_time BETWEEN r.start_time AND r.end_time AND p.start_time >= %d AND p.start_time < %d",
-		b.baselineStart, b.end+slack)
-	fmt.Fprintf(&sb, " WHERE %s AND d.start_time >= %d AND d.start_time < %d", entryFilter(req, b), b.baselineStart, b.end+slack)
-	sb.WriteString(" GROUP BY incident, bad")
+	sb.WriteString(", COUNT(*) AS spans, SUM(d.duration_ns) AS duration_ns")
+	sb.WriteString(traceJoin(req, b))
+	sb.WriteString(" AND (d.service_name IN " + in + " OR p.service_name IN " + in + ")")
+	sb.WriteString(" GROUP BY incident")
 	for i := range cols {
 		fmt.Fprintf(&sb, ", g%d", i)
 	}
