@@ -167,7 +167,7 @@ const maxAttrServices = 5
 
 // attrTimes reads the self time of the attribute values of the services
 // that carry the latency growth (a share of at least minShare).
-func (d *diagnosis) attrTimes(ctx context.Context, _ int64) error {
+func (d *diagnosis) attrTimes(ctx context.Context, threshold int64) error {
 	delta := d.m.latencyDelta()
 	if delta <= 0 {
 		return nil
@@ -198,7 +198,7 @@ func (d *diagnosis) attrTimes(ctx context.Context, _ int64) error {
 	for _, s := range services {
 		chosen[s] = true
 	}
-	values, err := d.query(ctx, attrTimeQuery(d.req, d.b, services))
+	values, err := d.query(ctx, attrTimeQuery(d.req, d.b, threshold, services))
 	if err != nil {
 		return err
 	}
@@ -225,9 +225,7 @@ func (d *diagnosis) attrTimes(ctx context.Context, _ int64) error {
 				counts := d.m.keySpans[k]
 				counts[w] += spans
 				d.m.keySpans[k] = counts
-				if w == 1 {
-					g.addExamplesFrom(d.m.ops[opKey{service, operation}])
-				}
+				g.addExample(asString(row[6+2*n]), asString(row[7+2*n]))
 			}
 			if parentService != nil && parent[i] != nil && chosen[asString(parentService)] {
 				d.m.attr(asString(parentService), key, asString(parent[i])).selfNs[w] -= duration

@@ -103,8 +103,9 @@ func selfTimeQuery(req Request, b bounds, threshold int64) string {
 }
 
 // attrTimeQuery is selfTimeQuery by the attribute values of d and p, for
-// the spans of services or under them: the self time of each value.
-func attrTimeQuery(req Request, b bounds, services []string) string {
+// the spans of services or under them: the self time of each value, and
+// two slow or failed incident traces it is on.
+func attrTimeQuery(req Request, b bounds, threshold int64, services []string) string {
 	quoted := make([]string, len(services))
 	for i, s := range services {
 		quoted[i] = quote(s)
@@ -117,7 +118,9 @@ func attrTimeQuery(req Request, b bounds, services []string) string {
 	for i, c := range cols {
 		fmt.Fprintf(&sb, ", %s AS g%d", c, i)
 	}
-	sb.WriteString(", COUNT(*) AS spans, SUM(d.duration_ns) AS duration_ns")
+	bad := fmt.Sprintf("r.start_time >= %d AND (r.duration_ns > %d OR r.status_code = 'ERROR')", b.incidentStart, threshold)
+	sb.WriteString(", COUNT(*) AS spans, SUM(d.duration_ns) AS duration_ns, " +
+		"MIN(CASE WHEN " + bad + " THEN d.trace_id END) AS trace_a, MAX(CASE WHEN " + bad + " THEN d.trace_id END) AS trace_b")
 	sb.WriteString(traceJoin(req, b))
 	sb.WriteString(" AND (d.service_name IN " + in + " OR p.service_name IN " + in + ")")
 	sb.WriteString(" GROUP BY incident")

@@ -139,14 +139,6 @@ func (g *spanGroup) addExample(ids ...string) {
 	}
 }
 
-// addExamplesFrom takes example traces of an operation whose spans carry
-// the group's value (the attribute query keeps none of its own).
-func (g *spanGroup) addExamplesFrom(op *spanGroup) {
-	if op != nil {
-		g.addExample(op.examples...)
-	}
-}
-
 func containsString(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
