@@ -10,7 +10,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configauth"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -146,4 +150,41 @@ func TestDiagnoseOutcome(t *testing.T) {
 	outcome, status = diagnoseOutcome(diagnose.ErrNoTraffic)
 	assert.Equal(t, "no_traffic", outcome)
 	assert.Equal(t, http.StatusUnprocessableEntity, status)
+}
+
+// TestDiagnoseAPIScope: the diagnosis API decides the tenant as the query
+// API does. Only alpha has traffic.
+func TestDiagnoseAPIScope(t *testing.T) {
+	host := authHost(t)
+	cfg, queryURL := storeConfig(t)
+	var id component.ID
+	require.NoError(t, id.UnmarshalText([]byte("tenantauth")))
+	cfg.Query.Get().ServerConfig.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: id}})
+	store := startStore(t, cfg, host, extensiontest.NewNopSettings(metadata.Type))
+	end := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	require.NoError(t, store.AppendTraces(context.Background(), slowCallTraces("alpha", end)))
+	url := strings.TrimSuffix(queryURL, QueryPath) + DiagnosePath
+	body := []byte(`{"service": "orders", "end": "` + end.Format(time.RFC3339) + `"}`)
+	for _, tc := range []struct {
+		name, token, tenant string
+		wantStatus          int
+	}{
+		{"alpha's credential", "alpha", "", http.StatusOK},
+		{"beta's credential sees no traffic", "beta", "", http.StatusUnprocessableEntity},
+		{"alpha's credential naming beta", "alpha", "beta", http.StatusForbidden},
+		{"no credential", "", "alpha", http.StatusUnauthorized},
+		{"admin naming alpha", "ops", "alpha", http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			header := http.Header{}
+			if tc.token != "" {
+				header.Set("Authorization", "Bearer "+tc.token+"-token")
+			}
+			if tc.tenant != "" {
+				header.Set("X-Tenant-ID", tc.tenant)
+			}
+			status, answer, _ := postQueryWith(t, url, header, body)
+			assert.Equal(t, tc.wantStatus, status, answer)
+		})
+	}
 }
