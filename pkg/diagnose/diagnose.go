@@ -151,11 +151,15 @@ func (d *diagnosis) selfTimes(ctx context.Context, threshold int64) error {
 		op.ownErrors[w] += errors
 		if w == 1 && bad {
 			op.addExample(asString(row[10]), asString(row[11]))
+			op.slowSelfNs += duration
 		}
 		if row[4] != nil {
 			parent := d.m.op(asString(row[4]), asString(row[5]))
 			parent.selfNs[w] -= duration
 			parent.ownErrors[w] -= errEdges
+			if w == 1 && bad {
+				parent.slowSelfNs -= duration
+			}
 		}
 	}
 	return nil

@@ -24,20 +24,20 @@ var ErrBadRequest = errors.New("diagnose: bad request")
 // incident window: there is nothing to compare. The API answers it with 422.
 var ErrNoTraffic = errors.New("diagnose: no traffic to compare")
 
-// Request names what to diagnose. The JSON names are the API's.
+// Request names what to diagnose.
 type Request struct {
 	// Service is the service whose entry spans (SERVER or CONSUMER) changed.
-	Service string `json:"service"`
+	Service string
 	// Operation narrows the entry spans to one operation; empty is all.
-	Operation string `json:"operation,omitempty"`
+	Operation string
 	// End is the end of the incident window; zero is now.
-	End time.Time `json:"end,omitzero"`
+	End time.Time
 	// Window is the incident window's length, before End.
-	Window time.Duration `json:"-"`
+	Window time.Duration
 	// Baseline is the baseline's length, before the incident window.
-	Baseline time.Duration `json:"-"`
+	Baseline time.Duration
 	// Limit is how many candidates the report keeps; 0 is 10.
-	Limit int `json:"limit,omitempty"`
+	Limit int
 }
 
 // defaultLimit is the candidates a report keeps when Limit is 0.

@@ -119,6 +119,8 @@ type keyOf struct{ service, key string }
 type spanGroup struct {
 	// selfNs is the group's self time summed over the window's traces.
 	selfNs [2]float64
+	// slowSelfNs is its self time on the slow or failed incident traces.
+	slowSelfNs float64
 	// spans counts the group's spans.
 	spans [2]int64
 	// ownErrors are failed spans without a failed child.
@@ -246,6 +248,15 @@ func (m *model) latencyShare(g *spanGroup, delta float64) float64 {
 	return (m.change.perTrace(g.selfNs[1], 1) - m.change.perTrace(g.selfNs[0], 0)) / delta
 }
 
+// slowText is a group's self time per slow or failed incident trace, as
+// evidence; "" when there are none.
+func (m *model) slowText(g *spanGroup) string {
+	if m.badEntries == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%.1f ms on slow or failed traces)", g.slowSelfNs/float64(m.badEntries)/1e6)
+}
+
 // ownErrorGrowth is the growth of a group's own errors per trace.
 func (m *model) ownErrorGrowth(g *spanGroup) float64 {
 	return m.change.perTrace(float64(g.ownErrors[1]), 1) - m.change.perTrace(float64(g.ownErrors[0]), 0)
@@ -275,7 +286,7 @@ func (m *model) scoreCandidates(limit int) []Candidate {
 			out = append(out, Candidate{Kind: KindLatency, Service: k.service, Operation: k.operation,
 				Score: wL * clamp01(share), Share: share, ShareOf: "latency",
 				Baseline: msPerTrace(g, 0), Incident: msPerTrace(g, 1), Unit: "ms self time per trace",
-				Evidence: fmt.Sprintf("self time per trace %.1f ms -> %.1f ms", msPerTrace(g, 0), msPerTrace(g, 1)),
+				Evidence: fmt.Sprintf("self time per trace %.1f ms -> %.1f ms%s", msPerTrace(g, 0), msPerTrace(g, 1), m.slowText(g)),
 				TraceIDs: g.examples})
 		}
 		if errorGrowth > 0 && wE > 0 {
