@@ -188,3 +188,27 @@ func TestDiagnoseAPIScope(t *testing.T) {
 		})
 	}
 }
+
+// FuzzParseDiagnoseRequest: any body parses or is refused with an error,
+// never a panic, and a parsed window is what the body said.
+func FuzzParseDiagnoseRequest(f *testing.F) {
+	f.Add([]byte(`{"service": "orders", "window": "15m", "baseline": "1h", "end": "2026-11-01T12:00:00Z", "limit": 3}`))
+	f.Add([]byte(`{"service": "orders", "end": "1793534400000000000"}`))
+	f.Add([]byte(`{"window": "-5s", "end": "-1"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := parseDiagnoseRequest(body)
+		if err != nil {
+			return
+		}
+		var in diagnoseRequest
+		if json.Unmarshal(body, &in) != nil {
+			t.Fatalf("parsed %q that is no JSON request", body)
+		}
+		if in.Window != "" {
+			want, _ := time.ParseDuration(in.Window)
+			if req.Window != want {
+				t.Fatalf("window %q parsed as %s", in.Window, req.Window)
+			}
+		}
+	})
+}

@@ -2,7 +2,9 @@ package incidents
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -113,8 +115,8 @@ func (g *generator) serve(s *spanState, traceID pcommon.TraceID, parent pcommon.
 	}
 	span.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
 	span.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
-	for k, v := range attrs {
-		span.Attributes().PutStr(k, v)
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		span.Attributes().PutStr(k, attrs[k])
 	}
 	if s.c.statement != "" {
 		span.Attributes().PutStr("db.system", "postgresql")
