@@ -4,7 +4,7 @@ BIN       := bin/otelcol-fusion
 CONFIG    ?= distro/config.yaml
 FUZZTIME  ?= 60s
 
-.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-stock testbed-smoke bench bench-store bench-raftwal bench-sdk fuzz lint generate check-generate tidy clean
+.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-stock testbed-smoke bench bench-store bench-raftwal bench-sdk bench-diagnose diagnose-eval fuzz lint generate check-generate tidy clean
 
 all: build
 
@@ -17,7 +17,7 @@ build:
 run: build
 	./$(BIN) --config $(CONFIG)
 
-## demo: start the collector on scripts/demo-config.yaml (default pipelines, ports of its own) with a fresh store, send a demo shop's traffic with a slow dependency, run the seed queries with bin/fusionql, stop
+## demo: start the collector on scripts/demo-config.yaml (default pipelines, ports of its own) with a fresh store, send a demo shop's traffic (a healthy baseline, then a slow dependency), run the seed queries with bin/fusionql, end with `fusionql diagnose` of the injected fault, stop
 demo: build
 	$(GO) build -trimpath -o bin/fusiondemo ./cmd/fusiondemo
 	./scripts/demo.sh
@@ -102,6 +102,14 @@ bench-raftwal:
 bench-sdk:
 	cd sdk/benchmarks && $(GO) run . -rounds 3
 	cd sdk && $(GO) test -run='^$$' -bench=BenchmarkHandle -benchmem -benchtime=2000000x -count=5 ./fusedslog/
+
+## bench-diagnose: one diagnosis (docs/diagnose.md) on a store of 10M spans beside one plain query of the same windows; fills the store first (minutes) and keeps it in $$TMPDIR for the next run
+bench-diagnose:
+	$(GO) test -run='^$$' -bench=BenchmarkDiagnose -benchtime=5x -count=3 -timeout=90m ./pkg/diagnose/
+
+## diagnose-eval: the seeded incident suite, 50 instances of each of its 6 kinds diagnosed one by one: top-1 and top-3 accuracy per kind (make test runs 3 of each)
+diagnose-eval:
+	DIAGNOSE_SUITE_INSTANCES=50 $(GO) test -count=1 -timeout=30m -v -run='^TestIncidentSuite$$' ./pkg/diagnose/
 
 ## fuzz: run every fuzz target for $(FUZZTIME)
 fuzz:

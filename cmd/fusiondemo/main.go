@@ -1,7 +1,8 @@
 // Command fusiondemo is the traffic of `make demo`: four services of a shop,
-// instrumented with the OpenTelemetry Go SDK, handle checkout requests; the
-// payment gateway they depend on is slow on some of them and the payment
-// service logs errors while it waits. The demo sends it all to a running
+// instrumented with the OpenTelemetry Go SDK, handle checkout requests;
+// after a healthy baseline the payment gateway they depend on turns slow on
+// some of them (the injected fault) and the payment service logs errors
+// while it waits. The demo sends it all to a running
 // otelcol-fusion and waits until the fusion store holds it.
 package main
 
@@ -45,8 +46,10 @@ func run() error {
 	health := flag.String("health", "http://127.0.0.1:13133/", "health check URL to wait for")
 	queryURL := flag.String("query", "http://127.0.0.1:4320/v1/query", "query API to wait on for the data")
 	tenant := flag.String("tenant", "default", "tenant the data is filed under, named in the queries' X-Tenant-ID header (the demo sends none, so the receiver files it under \"default\")")
-	requests := flag.Int("requests", 40, "checkout requests to make")
-	slowEvery := flag.Int("slow-every", 5, "every n-th request meets the slow payment gateway")
+	requests := flag.Int("requests", 60, "checkout requests to make before the incident")
+	incidentRequests := flag.Int("incident-requests", 40, "checkout requests to make during the incident")
+	slowEvery := flag.Int("slow-every", 2, "during the incident, every n-th request meets the slow payment gateway")
+	windowsFile := flag.String("windows-file", "", "write the baseline and incident windows here as shell variables (DIAGNOSE_END in Unix nanoseconds, DIAGNOSE_WINDOW, DIAGNOSE_BASELINE), for fusionql diagnose")
 	flag.Parse()
 
 	healthCtx, cancelHealth := context.WithTimeout(context.Background(), 30*time.Second)
@@ -68,14 +71,28 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("sending %d checkout requests through frontend → checkout → payment → payment-gateway (every %d. slow)\n",
-		*requests, *slowEvery)
+	fmt.Printf("sending %d checkout requests through frontend → checkout → payment → payment-gateway, then %d more while the gateway is slow on every %d.\n",
+		*requests, *incidentRequests, *slowEvery)
 	var wg sync.WaitGroup
+	baselineStart := time.Now()
 	for i := range *requests {
-		wg.Go(func() { shop.checkout(i, *slowEvery > 0 && i%*slowEvery == 0) })
+		wg.Go(func() { shop.checkout(i, false) })
 		time.Sleep(50 * time.Millisecond)
 	}
+	incidentStart := time.Now()
+	for i := range *incidentRequests {
+		wg.Go(func() { shop.checkout(*requests+i, *slowEvery > 0 && i%*slowEvery == 0) })
+		time.Sleep(50 * time.Millisecond)
+	}
+	incidentEnd := time.Now()
 	wg.Wait()
+	if *windowsFile != "" {
+		windows := fmt.Sprintf("DIAGNOSE_END=%d\nDIAGNOSE_WINDOW=%s\nDIAGNOSE_BASELINE=%s\n", incidentEnd.UnixNano(),
+			incidentEnd.Sub(incidentStart).Round(time.Millisecond), incidentStart.Sub(baselineStart).Round(time.Millisecond))
+		if err := os.WriteFile(*windowsFile, []byte(windows), 0o600); err != nil {
+			return err
+		}
+	}
 	if err := shop.shutdown(ctx); err != nil {
 		return err
 	}

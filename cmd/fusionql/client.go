@@ -42,11 +42,17 @@ type queryClient struct {
 // post sends query and returns the 200 response, or the server's error
 // message (which carries the query position for FusionQL errors).
 func (c *queryClient) post(ctx context.Context, query, format string) (*http.Response, error) {
-	body, err := json.Marshal(map[string]string{"query": query, "format": format})
+	return c.postJSON(ctx, queryPath, map[string]string{"query": query, "format": format})
+}
+
+// postJSON sends request as JSON to path and returns the 200 response, or
+// the server's error message.
+func (c *queryClient) postJSON(ctx context.Context, path string, request any) (*http.Response, error) {
+	body, err := json.Marshal(request)
 	if err != nil {
 		return nil, err
 	}
-	url := strings.TrimSuffix(c.endpoint, "/") + queryPath
+	url := strings.TrimSuffix(c.endpoint, "/") + path
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("fusionql: %w", err)

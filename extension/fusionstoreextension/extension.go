@@ -88,14 +88,21 @@ func (e *storeExtension) start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("fusionstore: query API listener: %w", err)
 	}
-	srv, err := queryCfg.ServerConfig.ToServer(ctx, host.GetExtensions(), e.settings, newQueryMux(handler))
+	mux := newQueryMux(handler)
+	diagnoseHandler, err := newDiagnoseHandler(handler, e.settings)
+	if err != nil {
+		_ = listener.Close()
+		return fmt.Errorf("fusionstore: diagnosis API: %w", err)
+	}
+	mux.Handle(DiagnosePath, diagnoseHandler)
+	srv, err := queryCfg.ServerConfig.ToServer(ctx, host.GetExtensions(), e.settings, mux)
 	if err != nil {
 		_ = listener.Close()
 		return fmt.Errorf("fusionstore: query API server: %w", err)
 	}
 	e.querySrv = srv
 	e.settings.Logger.Info("Fusion store query API listening", zap.String("endpoint", listener.Addr().String()),
-		zap.String("path", QueryPath), zap.String("store", e.cfg.Store.Path))
+		zap.Strings("paths", []string{QueryPath, DiagnosePath}), zap.String("store", e.cfg.Store.Path))
 	e.queryServe.Go(func() {
 		if err := srv.Serve(listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			e.settings.Logger.Error("Query API stopped", zap.Error(err))
