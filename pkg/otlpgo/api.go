@@ -98,6 +98,9 @@ type Limits struct {
 	// MaxMapEntries bounds the keys of one map, attributes or map value
 	// (max_map_entries).
 	MaxMapEntries int
+	// MaxStreamStateBytes bounds the dictionary and map shapes that a
+	// stream keeps from frame to frame (max_stream_state_bytes).
+	MaxStreamStateBytes int
 }
 
 // DefaultLimits returns the limits used when none are configured.
@@ -114,5 +117,8 @@ func DefaultLimits() Limits {
 		MaxStringBytes:  4 << 20,
 		MaxDepth:        32,
 		MaxMapEntries:   1024,
+		// MaxStreamStateBytes: 8 MiB holds some 100 000 strings of 60
+		// bytes, the resources of thousands of pods.
+		MaxStreamStateBytes: 8 << 20,
 	}
 }

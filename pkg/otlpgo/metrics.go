@@ -124,9 +124,7 @@ func (w *sectionWriter) numberPoints(points pmetric.NumberDataPointSlice, times 
 			values.prevInt = v
 		case pmetric.NumberDataPointValueTypeDouble:
 			w.uvarint(numberDouble)
-			bits := math.Float64bits(p.DoubleValue())
-			w.doubleBits(bits ^ values.prevDoubleBits)
-			values.prevDoubleBits = bits
+			w.double(p.DoubleValue()) // xf64 chains it to the double before
 		default:
 			w.uvarint(numberEmpty)
 		}
@@ -392,8 +390,12 @@ func (r *sectionReader) numberPoints(points pmetric.NumberDataPointSlice, times 
 			values.prevInt += r.intValue()
 			p.SetIntValue(values.prevInt)
 		case numberDouble:
-			values.prevDoubleBits ^= r.doubleBits()
-			p.SetDoubleValue(math.Float64frombits(values.prevDoubleBits))
+			if r.st.version == versionV1 { // v1 chains the values of a metric
+				values.prevDoubleBits ^= r.doubleBits()
+				p.SetDoubleValue(math.Float64frombits(values.prevDoubleBits))
+			} else {
+				p.SetDoubleValue(r.double())
+			}
 		default:
 			r.fail(&r.streams[streamStruct], ErrMalformed, "unknown number kind %d", kind)
 		}
@@ -495,7 +497,7 @@ func (r *sectionReader) histogramPoint(p pmetric.HistogramDataPoint, times *poin
 		p.SetMax(mx)
 	}
 	r.uint64s(p.BucketCounts())
-	if n := r.count(streamDoubles, 8, "explicit bounds"); n > 0 {
+	if n := r.count(streamDoubles, r.doubleBytes(), "explicit bounds"); n > 0 {
 		r.spend(int64(n) * costBucket)
 		if r.float64Scratch = reserve(r, r.float64Scratch[:0], n); r.err != nil {
 			return
@@ -546,7 +548,7 @@ func (r *sectionReader) summaryPoint(p pmetric.SummaryDataPoint, times *pointTim
 	p.SetFlags(flags)
 	p.SetCount(r.uintValue())
 	p.SetSum(r.double())
-	n := r.count(streamDoubles, 16, "quantiles")
+	n := r.count(streamDoubles, 2*r.doubleBytes(), "quantiles")
 	if n == 0 {
 		return
 	}
