@@ -173,6 +173,7 @@ func (st *decodeState) startStream(h header) error {
 		return &DecodeError{Section: "header", Offset: 6, Err: ErrStreamState, Detail: "stream has no state: a reset frame must come first"}
 	}
 	st.dict = st.stream.dict
+	st.introduced = len(st.dict)
 	return nil
 }
 
@@ -290,6 +291,7 @@ type decodeState struct {
 	dict       []string
 	local      []string // v2: the frame's local strings, used in order
 	nextLocal  int
+	introduced int // v2: entries whose first use (refNew) has been read
 	version    byte // major version of the frame
 	// stream is the state of a StreamDecoder (nil for Decoder); streamFrame
 	// says the frame uses it.

@@ -192,6 +192,9 @@ type dictWriter struct {
 	localEnds []uint32
 	// stateBytes is the stream state cost of the entries (wire.go).
 	stateBytes int64
+	// introduced is how many entries have had their first use written:
+	// entries are added in order of first use, so the next one is refNew.
+	introduced int
 }
 
 const (
@@ -215,6 +218,20 @@ func (d *dictWriter) reset() {
 	d.ends = d.ends[:0]
 	d.sent = 0
 	d.stateBytes = 0
+	d.introduced = 0
+}
+
+// wire is the reference to write for r, which ref or key returned: refNew
+// at the first use of an entry.
+func (d *dictWriter) wire(r uint64) uint64 {
+	if r < refFirstEntry {
+		return r
+	}
+	if int(r-refFirstEntry) == d.introduced {
+		d.introduced++
+		return refNew
+	}
+	return r
 }
 
 // newFrame starts a frame: no local entries yet, and the string addresses
@@ -456,7 +473,7 @@ func (w *sectionWriter) varint(v int64) {
 }
 
 func (w *sectionWriter) str(s string) {
-	w.streams[streamStrings] = binary.AppendUvarint(w.streams[streamStrings], w.dict.ref(s))
+	w.streams[streamStrings] = binary.AppendUvarint(w.streams[streamStrings], w.dict.wire(w.dict.ref(s)))
 }
 
 func (w *sectionWriter) raw(b []byte) {
@@ -575,7 +592,7 @@ func (w *sectionWriter) shapeRef(m pcommon.Map, sigs []keySig) uint64 {
 	w.count(len(sigs))
 	for key := w.shapeKey; len(key) > 0; { // the key refs and tags just built
 		k, n := binary.Uvarint(key)
-		w.streams[streamStrings] = binary.AppendUvarint(w.streams[streamStrings], k)
+		w.streams[streamStrings] = binary.AppendUvarint(w.streams[streamStrings], w.dict.wire(k))
 		w.uvarint(uint64(key[n]))
 		key = key[n+1:]
 	}

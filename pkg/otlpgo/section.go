@@ -207,6 +207,18 @@ func (r *sectionReader) str() string {
 			r.spend(int64(len(s)))
 			return s
 		}
+		if ref == refNew {
+			if r.st.introduced >= len(r.st.dict) {
+				c := &r.streams[streamStrings]
+				c.pos--
+				r.fail(c, ErrDictIndex, "new string %d wanted, the dictionary has %d", r.st.introduced+1, len(r.st.dict))
+				return ""
+			}
+			s := r.st.dict[r.st.introduced]
+			r.st.introduced++
+			r.spend(int64(len(s)))
+			return s
+		}
 		first = refFirstEntry
 	}
 	if ref-first >= uint64(len(r.st.dict)) {

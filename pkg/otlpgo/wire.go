@@ -130,10 +130,12 @@ const (
 const maxDedupLen = 256
 
 // String references of v2: 0 is the empty string, refLocal the next local
-// entry of the frame, k >= refFirstEntry dictionary entry k-1.
+// entry of the frame, refNew the next entry new to the dictionary (its first
+// use), k >= refFirstEntry dictionary entry k-2.
 const (
 	refLocal      = 1
-	refFirstEntry = 2
+	refNew        = 2
+	refFirstEntry = 3
 )
 
 // Stream state costs (docs/protocol.md, "Stream mode"): what a reader and a
