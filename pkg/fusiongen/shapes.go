@@ -157,7 +157,7 @@ const Pods = 5000
 
 type podInfo struct {
 	name, uid, namespace, node, deployment, container, image, ip, zone string
-	service                                                           string
+	service                                                            string
 }
 
 type podCounters struct {

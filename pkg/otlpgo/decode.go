@@ -291,7 +291,7 @@ type decodeState struct {
 	dict       []string
 	local      []string // v2: the frame's local strings, used in order
 	nextLocal  int
-	introduced int // v2: entries whose first use (refNew) has been read
+	introduced int  // v2: entries whose first use (refNew) has been read
 	version    byte // major version of the frame
 	// stream is the state of a StreamDecoder (nil for Decoder); streamFrame
 	// says the frame uses it.
