@@ -419,6 +419,8 @@ type sectionWriter struct {
 	spanHex bool
 	// prevDouble is the bits of the last double written (xf64).
 	prevDouble uint64
+	// lastInt is the last int value of each metric name (v2).
+	lastInt map[string]int64
 	// shapeStateBytes is the stream state cost of the shapes (wire.go).
 	shapeStateBytes int64
 }
@@ -434,6 +436,10 @@ func (w *sectionWriter) reset() {
 	w.shapeCache.reset()
 	w.spanStarts = w.spanStarts[:0]
 	w.prevDouble = 0
+	if w.lastInt == nil {
+		w.lastInt = make(map[string]int64)
+	}
+	clear(w.lastInt)
 }
 
 // resetShapes forgets the shapes: every frame of a stateless Encoder, and

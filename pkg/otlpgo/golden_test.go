@@ -162,6 +162,28 @@ func TestFuzzSeeds(t *testing.T) {
 	for name, frame := range attacks {
 		writeSeed("FuzzDecode", "attack_"+name, frame)
 	}
+	// Streams: frames of each shape, a lost frame, a reset after it, and a
+	// frame that takes a small state over its bound.
+	for shape, newSource := range shapeSources() {
+		src := newSource()
+		enc := NewStreamEncoder(EncodeOptions{}, 0)
+		var frames [][]byte
+		for _, req := range []Request{{Traces: src.Traces(20)}, {Logs: src.Logs(20)}, {Metrics: src.Metrics(20)}, {Logs: src.Logs(20), Metrics: src.Metrics(20)}} {
+			f, err := enc.AppendFrame(nil, req)
+			require.NoError(t, err)
+			frames = append(frames, f)
+		}
+		writeSeed("FuzzStreamDecode", "stream_"+shape, bytes.Join(frames, nil))
+		writeSeed("FuzzStreamDecode", "lost_"+shape, bytes.Join([][]byte{frames[0], frames[2], frames[3]}, nil))
+		enc.Reset()
+		f, err := enc.AppendFrame(nil, Request{Traces: src.Traces(20)})
+		require.NoError(t, err)
+		writeSeed("FuzzStreamDecode", "reset_"+shape, bytes.Join([][]byte{frames[0], frames[2], f}, nil))
+	}
+	writeSeed("FuzzStreamDecode", "golden_v1_and_stream", bytes.Join([][]byte{
+		mustRead(t, "testdata/golden_v1_zstd.otlpgo"), mustRead(t, "testdata/golden_v2_stream_1.otlpgo"),
+		mustRead(t, "testdata/golden_v2_stream_2.otlpgo"), encodeFrame(t, goldenRequest(), CompressionZstd),
+	}, nil))
 	for _, fuzzName := range []string{"FuzzDecode", "FuzzRoundTrip"} {
 		for name, req := range seeds {
 			for _, c := range []Compression{CompressionNone, CompressionZstd} {
@@ -169,4 +191,11 @@ func TestFuzzSeeds(t *testing.T) {
 			}
 		}
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
 }

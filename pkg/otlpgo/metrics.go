@@ -51,6 +51,15 @@ func (w *sectionWriter) metric(m pmetric.Metric, times *pointTimes) {
 	w.str(m.Unit())
 	w.attrs(m.Metadata())
 	var values pointValues
+	// v2: the int chain of a metric starts where the last metric of the same
+	// name in the section left it: a counter sent as one point per metric
+	// then costs its increments, not its value.
+	typ := m.Type()
+	chained := typ == pmetric.MetricTypeGauge || typ == pmetric.MetricTypeSum
+	if chained {
+		values.prevInt = w.lastInt[m.Name()]
+		defer func() { w.lastInt[m.Name()] = values.prevInt }()
+	}
 	times.startFromTime = false
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
@@ -297,13 +306,22 @@ func (r *sectionReader) pointCount(cost int64) int {
 }
 
 func (r *sectionReader) metric(m pmetric.Metric, times *pointTimes) {
-	m.SetName(r.str())
+	name := r.str()
+	m.SetName(name)
 	m.SetDescription(r.str())
 	m.SetUnit(r.str())
 	r.attrs(m.Metadata(), 0)
 	var values pointValues
 	times.startFromTime = false
-	switch tag := r.uvarint(); tag {
+	tag := r.uvarint()
+	if r.st.version != versionV1 && (tag == metricGauge || tag == metricSum) {
+		if r.lastInt == nil {
+			r.lastInt = make(map[string]int64)
+		}
+		values.prevInt = r.lastInt[name]
+		defer func() { r.lastInt[name] = values.prevInt }()
+	}
+	switch tag {
 	case metricEmpty:
 	case metricGauge:
 		r.numberPoints(m.SetEmptyGauge().DataPoints(), times, &values)

@@ -21,7 +21,8 @@ type sectionReader struct {
 	st      *decodeState
 	err     *DecodeError
 
-	prevDouble uint64 // bits of the last double read (xf64)
+	prevDouble uint64           // bits of the last double read (xf64)
+	lastInt    map[string]int64 // v2: the last int value of each metric name
 
 	spans   []ptrace.Span // spans of a traces section, by index
 	parents []parentRef   // parents written as distances, set at the end
