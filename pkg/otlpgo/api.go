@@ -15,6 +15,10 @@ const ContentType = "application/x-otlpgo"
 // HTTPPath is the path that fused frames are POSTed to.
 const HTTPPath = "/v1/fused"
 
+// StreamHeader names the stream a frame belongs to (docs/protocol.md,
+// "HTTP binding"): the frames of one stream share their state.
+const StreamHeader = "Otlpgo-Stream"
+
 // Request is the content of one fused frame. A signal with no resources is
 // absent from the frame; decoding always returns all three initialised.
 type Request struct {

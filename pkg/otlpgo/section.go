@@ -200,7 +200,7 @@ func (r *sectionReader) str() string {
 			if r.st.nextLocal >= len(r.st.local) {
 				c := &r.streams[streamStrings]
 				c.pos--
-				r.fail(c, ErrDictIndex, "local string %d wanted, the frame has %d", r.st.nextLocal+1, len(r.st.local))
+				r.fail(c, ErrDictIndex, "local string %d out of range (frame has %d)", r.st.nextLocal+1, len(r.st.local))
 				return ""
 			}
 			s := r.st.local[r.st.nextLocal]
@@ -212,7 +212,7 @@ func (r *sectionReader) str() string {
 			if r.st.introduced >= len(r.st.dict) {
 				c := &r.streams[streamStrings]
 				c.pos--
-				r.fail(c, ErrDictIndex, "new string %d wanted, the dictionary has %d", r.st.introduced+1, len(r.st.dict))
+				r.fail(c, ErrDictIndex, "new string %d out of range (dict has %d)", r.st.introduced+1, len(r.st.dict))
 				return ""
 			}
 			s := r.st.dict[r.st.introduced]
