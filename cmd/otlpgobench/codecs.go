@@ -8,11 +8,11 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	arrowpb "github.com/open-telemetry/otel-arrow/go/api/experimental/arrow/v1"
-	arrowrecord "github.com/open-telemetry/otel-arrow/go/pkg/otel/arrow_record"
 	arrowcfg "github.com/open-telemetry/otel-arrow/go/pkg/config"
-	stefpkg "github.com/splunk/stef/go/pkg"
+	arrowrecord "github.com/open-telemetry/otel-arrow/go/pkg/otel/arrow_record"
 	"github.com/splunk/stef/go/otel/otelstef"
 	stefmetrics "github.com/splunk/stef/go/pdata/metrics"
+	stefpkg "github.com/splunk/stef/go/pkg"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
