@@ -4,7 +4,7 @@ BIN       := bin/otelcol-fusion
 CONFIG    ?= distro/config.yaml
 FUZZTIME  ?= 60s
 
-.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-stock testbed-smoke bench bench-store bench-raftwal fuzz lint generate check-generate tidy clean
+.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-stock testbed-smoke bench bench-codecs bench-store bench-raftwal fuzz lint generate check-generate tidy clean
 
 all: build
 
@@ -84,6 +84,10 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=200x ./pkg/otlpgo/...
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=2000x ./processor/fusionprocessor/
 	$(GO) test -run='^$$' -bench=BenchmarkStoreIngest -benchtime=20x ./pkg/fusionstore/
+
+## bench-codecs: otlpgo (stateless and stream) beside OTLP proto (+zstd), OTel Arrow (4 variants) and STEF on three data shapes, batches 100/1000/10000, medians of 5 interleaved repetitions; writes cmd/otlpgobench/results.md (~20 min on 2 cores)
+bench-codecs:
+	$(GO) run ./cmd/otlpgobench -reps 5 -out cmd/otlpgobench/results.md
 
 ## bench-store: the seed join over 10M spans, 10M logs and 1M metric points (builds the data first; minutes)
 bench-store:
