@@ -269,3 +269,32 @@ func TestXF64(t *testing.T) {
 		require.Equal(t, tc.want, appendXF64(nil, tc.x), "%#x", tc.x)
 	}
 }
+
+// TestStreamExpansion measures decoded size / raw_len of stream frames,
+// which leave out what the stream holds and so expand more than stateless
+// ones: the default max_expansion must cover the three data shapes.
+func TestStreamExpansion(t *testing.T) {
+	largest := 0.0
+	for shape, newSource := range shapeSources() {
+		for _, batch := range []int{100, 1000} {
+			src := newSource()
+			enc := NewStreamEncoder(EncodeOptions{Compression: CompressionZstd}, 0)
+			dec := NewStreamDecoder(Limits{})
+			for i := range 4 {
+				req := Request{Traces: src.Traces(batch), Logs: src.Logs(batch), Metrics: src.Metrics(batch)}
+				frame, err := enc.AppendFrame(nil, req)
+				require.NoError(t, err)
+				st := decodeState{limits: dec.d.limits, stream: &dec.state}
+				_, err = dec.d.decodeFrame(frame, &st)
+				require.NoError(t, err)
+				ratio := float64(st.decoded) / float64(binary.LittleEndian.Uint32(frame[12:]))
+				if st.decoded > minExpansionBudget {
+					largest = max(largest, ratio)
+				}
+				t.Logf("%s batch %d frame %d: ratio %.1f", shape, batch, i, ratio)
+			}
+		}
+	}
+	t.Logf("largest ratio over the floor: %.1f", largest)
+	require.LessOrEqual(t, 2*largest, float64(DefaultLimits().MaxExpansion), "the default keeps twice the margin, as for stateless frames")
+}
