@@ -364,8 +364,19 @@ func (s *stefSession) decode(p []byte) (int, error) {
 			return 0, fmt.Errorf("stef reader: %w", err)
 		}
 	}
-	md, err := s.fromStef.Convert(s.reader, false)
-	return md.DataPointCount(), err
+	// A batch larger than the writer's frame size spans several STEF
+	// frames: read frames until the payload is used up.
+	n := 0
+	for {
+		md, err := s.fromStef.Convert(s.reader, false)
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		n += md.DataPointCount()
+	}
 }
 
 func (s *stefSession) close() {}
