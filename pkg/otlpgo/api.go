@@ -1,6 +1,9 @@
-// Package otlpgo implements the fused OTLP-GO wire protocol v1: one frame that
+// Package otlpgo implements the fused OTLP-GO wire protocol: one frame that
 // carries any mix of traces, logs and metrics, lossless for every OTLP field.
-// The byte layout is specified in docs/protocol.md; names here follow it.
+// Writers write version 2, stateless (AppendFrame, Encoder) or in stream mode
+// (StreamEncoder, StreamDecoder), where the frames of one stream share a
+// dictionary and map shapes; readers read versions 1 and 2. The byte layout
+// is specified in docs/protocol.md; names here follow it.
 package otlpgo
 
 import (
