@@ -4,7 +4,7 @@ BIN       := bin/otelcol-fusion
 CONFIG    ?= distro/config.yaml
 FUZZTIME  ?= 60s
 
-.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-stock testbed-smoke bench bench-store bench-raftwal bench-sdk bench-diagnose diagnose-eval fuzz lint generate check-generate tidy clean
+.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-fused testbed-stock testbed-smoke bench bench-codecs bench-store bench-raftwal bench-sdk bench-diagnose diagnose-eval fuzz lint generate check-generate tidy clean
 
 all: build
 
@@ -59,6 +59,11 @@ testbed: build testbed-stock
 	cd testbed && TESTBED=1 TESTBED_RESULTS=../results TESTBED_WORKDIR=../results/tmp \
 	  $(GO) test -count=1 -v -timeout 30m -run '^(TestCollectorConfigs|TestStandard|TestFused|TestSaturation)$$' ./scenarios
 
+## testbed-fused: only the fused scenario (stateless and stream-mode rows, fusion processor with each) against both binaries; writes testbed/results/stream/ (~2 min)
+testbed-fused: build testbed-stock
+	cd testbed && TESTBED=1 TESTBED_RESULTS=../results/stream TESTBED_WORKDIR=../results/tmp \
+	  $(GO) test -count=1 -v -timeout 20m -run '^TestFused$$' ./scenarios
+
 ## testbed-stock: build the baseline, a stock collector from testbed/stock/builder-config.yaml, into testbed/bin/
 testbed-stock:
 	mkdir -p testbed/bin
@@ -87,6 +92,10 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=200x ./pkg/otlpgo/...
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=2000x ./processor/fusionprocessor/
 	$(GO) test -run='^$$' -bench=BenchmarkStoreIngest -benchtime=20x ./pkg/fusionstore/
+
+## bench-codecs: otlpgo (stateless and stream) beside OTLP proto (+zstd), OTel Arrow (4 variants) and STEF on three data shapes, batches 100/1000/10000, medians of 5 interleaved repetitions; writes cmd/otlpgobench/results.md (~20 min on 2 cores)
+bench-codecs:
+	$(GO) run ./cmd/otlpgobench -reps 5 -out cmd/otlpgobench/results.md
 
 ## bench-store: ingest rows/s per core for spans, logs and points at batch 1000 beside the main before columnar
 ## ingest (BENCH_BASE), dedup_spans' cost, and the seed join over 100M spans + 100M logs + 10M points

@@ -44,6 +44,13 @@ func telemetry(port int) string {
 
 func startTopology(t *testing.T) *topology {
 	t.Helper()
+	return startTopologyWith(t, "")
+}
+
+// startTopologyWith adds fusedExtra (YAML lines, each indented four
+// spaces) to the agent's fused exporter.
+func startTopologyWith(t *testing.T, fusedExtra string) *topology {
+	t.Helper()
 	top := &topology{agentDir: t.TempDir(), gatewayDir: t.TempDir()}
 	fusedPort, gwHealth, gwMetrics := freePort(t), freePort(t), freePort(t)
 	agentGRPC, agentHealth, agentMetrics := freePort(t), freePort(t), freePort(t)
@@ -86,14 +93,14 @@ exporters:
     endpoint: http://127.0.0.1:%d
     flush: {timeout: 200ms}
     sending_queue: {enabled: true, storage: file_storage, queue_size: 100000, sizer: items}
-    retry_on_failure: {enabled: true, initial_interval: 100ms, max_interval: 1s, max_elapsed_time: 0}%s
+    retry_on_failure: {enabled: true, initial_interval: 100ms, max_interval: 1s, max_elapsed_time: 0}%s%s
 service:
   extensions: [health_check, file_storage]
   pipelines:
     traces: {receivers: [otlpgo], exporters: [fused, file/traces]}
     logs: {receivers: [otlpgo], exporters: [fused, file/logs]}
     metrics: {receivers: [otlpgo], exporters: [fused, file/metrics]}%s
-`, agentHealth, filepath.Join(top.agentDir), agentGRPC, freePort(t), fusedPort, fileExporters(top.agentDir), telemetry(agentMetrics))
+`, agentHealth, filepath.Join(top.agentDir), agentGRPC, freePort(t), fusedPort, fusedExtra, fileExporters(top.agentDir), telemetry(agentMetrics))
 
 	top.gateway = startCollector(t, "gateway", writeConfig(t, "gateway", gateway), gwHealth)
 	top.agent = startCollector(t, "agent", writeConfig(t, "agent", agent), agentHealth)
@@ -168,7 +175,13 @@ func TestAgentToGatewayOverFusedProtocol(t *testing.T) {
 // Stopping the gateway for 10 s under load loses nothing (the agent's queue is
 // on file_storage) and duplicates nothing that was acknowledged.
 func TestGatewayOutageLosesNothing(t *testing.T) {
-	top := startTopology(t)
+	gatewayOutage(t, startTopology(t))
+}
+
+// gatewayOutage stops the gateway for 10 s under load, then checks that the
+// gateway holds exactly what the agent got.
+func gatewayOutage(t *testing.T, top *topology) {
+	t.Helper()
 	app := newSDKApp(t, "payment", top.agentGRPC)
 
 	const requests = 2000

@@ -55,6 +55,9 @@ type Config struct {
 	// RetryConfig is the standard exporterhelper retry of refused signals.
 	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
+	// Stream sends frames in otlpgo stream mode (stream.go).
+	Stream StreamConfig `mapstructure:"stream"`
+
 	// hasStore records a 'store' key: the store moved to the fusionstore
 	// extension and exporter, and Validate says so.
 	hasStore bool
@@ -119,6 +122,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Flush.Timeout <= 0 {
 		errs = errors.Join(errs, fmt.Errorf("'flush::timeout' must be positive, got %s", cfg.Flush.Timeout))
+	}
+	if cfg.Stream.MaxStateBytes < 0 {
+		errs = errors.Join(errs, fmt.Errorf("'stream::max_state_bytes' must not be negative, got %d", cfg.Stream.MaxStateBytes))
 	}
 	if cfg.Flush.MaxItems <= 0 {
 		errs = errors.Join(errs, fmt.Errorf("'flush::max_items' must be positive, got %d", cfg.Flush.MaxItems))

@@ -38,6 +38,7 @@ type fusedExporter struct {
 	// Set by Start; Start and Shutdown are serialised by sharedcomponent.
 	client      *http.Client
 	coalescer   *coalescer
+	streams     *streamPool
 	sendCtx     context.Context
 	cancelSends context.CancelFunc
 }
@@ -68,6 +69,7 @@ func (e *fusedExporter) Start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	e.client = client
+	e.streams = newStreamPool(e.cfg)
 	e.sendCtx, e.cancelSends = context.WithCancel(context.Background())
 	e.coalescer = newCoalescer(e.cfg.Flush.Timeout, e.cfg.Flush.MaxItems, sendersPerSignal(e.cfg), e.send)
 	e.coalescer.start()
@@ -161,35 +163,46 @@ func (e *fusedExporter) deliver(batch []*push) {
 // signal. splittable reports a failure that a smaller frame may avoid.
 func (e *fusedExporter) exchange(batch []*push) (results outcome, splittable bool) {
 	req, present, items := fuse(batch)
+	resent := false
 	for s := range signalCount {
 		if present[s] {
 			e.telemetry.FusedRequestItems.Record(e.sendCtx, int64(items[s]),
 				metric.WithAttributes(attribute.String("signal", s.String())))
 		}
 	}
-	frame, err := otlpgo.AppendFrame(nil, req, otlpgo.EncodeOptions{Compression: e.cfg.FrameCompression.codec()})
+	stream := e.streams.get() // nil unless stream mode is on (stream.go)
+	defer e.streams.put(stream)
+resend:
+	frame, err := stream.appendFrame(req, e.cfg.FrameCompression.codec())
 	if err != nil {
 		e.countRequest("failed")
 		return results.all(present, consumererror.NewPermanent(fmt.Errorf("encoding fused frame: %w", err))), true
 	}
 	httpReq, err := http.NewRequestWithContext(e.sendCtx, http.MethodPost, e.url, bytes.NewReader(frame))
 	if err != nil {
+		stream.lost()
 		e.countRequest("failed")
 		return results.all(present, consumererror.NewPermanent(err)), false
 	}
 	httpReq.Header.Set("Content-Type", otlpgo.ContentType)
 	httpReq.Header.Set("User-Agent", e.userAgent)
+	stream.setHeader(httpReq.Header)
 
 	resp, err := e.client.Do(httpReq)
 	if err != nil {
 		// The receiver may be down or unreachable: every signal is retried.
+		stream.lost()
 		e.countRequest("failed")
 		return results.all(present, fmt.Errorf("sending fused request to %s: %w", e.url, err)), false
 	}
-	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBytes)) // let the connection be reused
+	resp.Body.Close()
 	e.telemetry.FusedWireBytes.Add(e.sendCtx, int64(len(frame)))
+	if stream.answered(resp.StatusCode) && !resent {
+		resent = true // the receiver lost the stream: once more as a reset frame
+		goto resend
+	}
 
 	results = interpret(resp.StatusCode, resp.Header.Get("Retry-After"), body, present, items)
 	e.countRequest(statusOutcome(resp.StatusCode))

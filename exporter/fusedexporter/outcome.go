@@ -48,10 +48,13 @@ func statusOutcome(status int) string {
 }
 
 // retryableStatus lists the statuses that mean "not now" rather than "never",
-// as OTLP/HTTP does: throttled, unavailable, or a gateway that failed.
+// as OTLP/HTTP does: throttled, unavailable, or a gateway that failed; and
+// 409, an otlpgo receiver that lost a stream: nothing was ingested, and the
+// stream's next frame is a reset frame it can read (stream.go).
 func retryableStatus(status int) bool {
 	switch status {
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout,
+		http.StatusConflict:
 		return true
 	}
 	return false

@@ -1,6 +1,9 @@
-// Package otlpgo implements the fused OTLP-GO wire protocol v1: one frame that
+// Package otlpgo implements the fused OTLP-GO wire protocol: one frame that
 // carries any mix of traces, logs and metrics, lossless for every OTLP field.
-// The byte layout is specified in docs/protocol.md; names here follow it.
+// Writers write version 2, stateless (AppendFrame, Encoder) or in stream mode
+// (StreamEncoder, StreamDecoder), where the frames of one stream share a
+// dictionary and map shapes; readers read versions 1 and 2. The byte layout
+// is specified in docs/protocol.md; names here follow it.
 package otlpgo
 
 import (
@@ -14,6 +17,10 @@ const ContentType = "application/x-otlpgo"
 
 // HTTPPath is the path that fused frames are POSTed to.
 const HTTPPath = "/v1/fused"
+
+// StreamHeader names the stream a frame belongs to (docs/protocol.md,
+// "HTTP binding"): the frames of one stream share their state.
+const StreamHeader = "Otlpgo-Stream"
 
 // Request is the content of one fused frame. A signal with no resources is
 // absent from the frame; decoding always returns all three initialised.
@@ -98,6 +105,9 @@ type Limits struct {
 	// MaxMapEntries bounds the keys of one map, attributes or map value
 	// (max_map_entries).
 	MaxMapEntries int
+	// MaxStreamStateBytes bounds the dictionary and map shapes that a
+	// stream keeps from frame to frame (max_stream_state_bytes).
+	MaxStreamStateBytes int
 }
 
 // DefaultLimits returns the limits used when none are configured.
@@ -114,5 +124,8 @@ func DefaultLimits() Limits {
 		MaxStringBytes:  4 << 20,
 		MaxDepth:        32,
 		MaxMapEntries:   1024,
+		// MaxStreamStateBytes: 8 MiB holds some 100 000 strings of 60
+		// bytes, the resources of thousands of pods.
+		MaxStreamStateBytes: 8 << 20,
 	}
 }

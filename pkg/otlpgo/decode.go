@@ -3,6 +3,7 @@ package otlpgo
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -68,6 +69,10 @@ func (d *Decoder) decodeFrame(frame []byte, st *decodeState) (Request, error) {
 		return req, err
 	}
 	st.budget = d.limits.decodedBudget(h.rawLen)
+	st.version = h.major
+	if err := st.startStream(h); err != nil {
+		return req, err
+	}
 	body := frame[headerSize:]
 	if h.flags&flagZstd != 0 {
 		// The body and the chunks it is staged in are spent before
@@ -79,8 +84,13 @@ func (d *Decoder) decodeFrame(frame []byte, st *decodeState) (Request, error) {
 			return req, err
 		}
 	}
-	var seen [sectionMetrics + 1]bool
+	var seen [sectionStream + 1]bool
 	c := cursor{buf: body, base: headerSize}
+	if st.streamFrame {
+		if err := st.readStreamSection(&c); err != nil {
+			return req, err
+		}
+	}
 	for c.pos < len(c.buf) {
 		sectionStart := c.offset()
 		tag, ok1 := c.uvarint()
@@ -95,6 +105,9 @@ func (d *Decoder) decodeFrame(frame []byte, st *decodeState) (Request, error) {
 		payload := cursor{buf: c.buf[c.pos : c.pos+int(size)], base: c.offset()}
 		c.pos += int(size)
 		t := sectionTag(tag)
+		if t == sectionStream && st.version != versionV1 {
+			return req, &DecodeError{Section: "stream", Offset: sectionStart, Err: ErrMalformed, Detail: "stream section not at the start of a stream frame"}
+		}
 		if t < sectionDict || t > sectionMetrics {
 			continue // a section from a later minor version: skip it
 		}
@@ -115,6 +128,9 @@ func (d *Decoder) decodeFrame(frame []byte, st *decodeState) (Request, error) {
 		if err != nil {
 			return req, err
 		}
+		if st.streamFrame {
+			r.shapes = st.stream.shapes[t-sectionTraces]
+		}
 		switch t {
 		case sectionTraces:
 			r.traces(req.Traces)
@@ -126,12 +142,88 @@ func (d *Decoder) decodeFrame(frame []byte, st *decodeState) (Request, error) {
 		if err := r.finish(); err != nil {
 			return req, err
 		}
+		if st.streamFrame {
+			st.stream.shapes[t-sectionTraces] = r.shapes
+		}
+	}
+	if st.nextLocal < len(st.local) {
+		return req, &DecodeError{Section: "dict", Offset: c.offset(), Err: ErrMalformed,
+			Detail: fmt.Sprintf("%d of %d local strings unused", len(st.local)-st.nextLocal, len(st.local))}
+	}
+	if st.streamFrame {
+		st.stream.nextSeq++
 	}
 	return req, nil
 }
 
+// startStream checks the stream flags of a frame against the reader and
+// its stream state, and clears the state for a reset frame.
+func (st *decodeState) startStream(h header) error {
+	if h.flags&flagStream == 0 {
+		return nil
+	}
+	if st.stream == nil {
+		return &DecodeError{Section: "header", Offset: 6, Err: ErrStreamState, Detail: "stream frame given to a stateless reader"}
+	}
+	st.streamFrame = true
+	if h.flags&flagReset != 0 {
+		st.stream.clear()
+		st.stream.needReset = false
+	} else if st.stream.needReset {
+		return &DecodeError{Section: "header", Offset: 6, Err: ErrStreamState, Detail: "stream has no state: a reset frame must come first"}
+	}
+	st.dict = st.stream.dict
+	st.introduced = len(st.dict)
+	return nil
+}
+
+// readStreamSection reads the stream section, which opens a stream frame,
+// and checks its sequence number.
+func (st *decodeState) readStreamSection(c *cursor) error {
+	at := c.offset()
+	tag, ok1 := c.uvarint()
+	size, ok2 := c.uvarint()
+	if !ok1 || !ok2 {
+		return c.fail("stream", "section header")
+	}
+	if sectionTag(tag) != sectionStream {
+		return &DecodeError{Section: "stream", Offset: at, Err: ErrMalformed, Detail: fmt.Sprintf("stream frame opens with section %s, want stream", sectionTag(tag))}
+	}
+	if size > uint64(c.left()) {
+		return &DecodeError{Section: "stream", Offset: at, Err: ErrTruncated, Detail: fmt.Sprintf("section declares %d bytes, %d left", size, c.left())}
+	}
+	payload := cursor{buf: c.buf[c.pos : c.pos+int(size)], base: c.offset()}
+	c.pos += int(size)
+	seq, ok := payload.uvarint()
+	if !ok {
+		return payload.fail("stream", "sequence number")
+	}
+	if payload.left() > 0 {
+		return &DecodeError{Section: "stream", Offset: payload.offset(), Err: ErrTrailingBytes, Detail: fmt.Sprintf("%d bytes after the sequence number", payload.left())}
+	}
+	if seq != st.stream.nextSeq {
+		return &DecodeError{Section: "stream", Offset: payload.base, Err: ErrStreamState,
+			Detail: fmt.Sprintf("frame %d of the stream, the reader expects frame %d", seq, st.stream.nextSeq)}
+	}
+	return nil
+}
+
+// addState counts cost against max_stream_state_bytes in a stream frame.
+func (st *decodeState) addState(section string, offset int, cost int64) error {
+	if !st.streamFrame {
+		return nil
+	}
+	if st.stream.bytes+cost > int64(st.limits.MaxStreamStateBytes) {
+		return limitError(section, offset, "max_stream_state_bytes", "stream state would take %d bytes, limit is %d",
+			st.stream.bytes+cost, st.limits.MaxStreamStateBytes)
+	}
+	st.stream.bytes += cost
+	return nil
+}
+
 // header is what the 16-byte frame header says.
 type header struct {
+	major   byte
 	flags   byte
 	bodyLen uint64
 	rawLen  uint64
@@ -153,16 +245,24 @@ func readHeader(frame []byte, limits Limits) (header, error) {
 		return header{}, limitError("header", 0, "max_frame_bytes", "frame is %d bytes, limit is %d", len(frame), limits.MaxFrameBytes)
 	}
 	major, minor, flags, reserved := frame[4], frame[5], frame[6], frame[7]
-	if major != versionMajor {
-		return header{}, headerErr(4, ErrUnsupportedVersion, "version %d.%d not supported, this reader knows %d.x", major, minor, versionMajor)
+	if major != versionMajor && major != versionV1 {
+		return header{}, headerErr(4, ErrUnsupportedVersion, "version %d.%d not supported, this reader knows %d.x and %d.x", major, minor, versionV1, versionMajor)
 	}
-	if flags&^knownFlags != 0 {
-		return header{}, headerErr(6, ErrUnsupportedVersion, "unknown header flags %#02x in version %d.%d", flags&^knownFlags, major, minor)
+	known := byte(knownFlags)
+	if major == versionV1 {
+		known = knownFlagsV1
+	}
+	if flags&^known != 0 {
+		return header{}, headerErr(6, ErrUnsupportedVersion, "unknown header flags %#02x in version %d.%d", flags&^known, major, minor)
+	}
+	if flags&flagReset != 0 && flags&flagStream == 0 {
+		return header{}, headerErr(6, ErrMalformed, "reset flag without the stream flag")
 	}
 	if reserved != 0 {
 		return header{}, headerErr(7, ErrMalformed, "reserved byte is %d, want 0", reserved)
 	}
 	h := header{
+		major:   major,
 		flags:   flags,
 		bodyLen: uint64(binary.LittleEndian.Uint32(frame[8:])),
 		rawLen:  uint64(binary.LittleEndian.Uint32(frame[12:])),
@@ -189,9 +289,17 @@ type decodeState struct {
 	attributes int   // entries of attribute maps so far
 	nested     int   // entries of map values and elements of array values so far
 	dict       []string
-	items      int
-	traceIDs   []pcommon.TraceID // distinct trace ids of the frame, in order (ids.go)
-	spanIDs    []pcommon.SpanID  // the frame's span id list (ids.go)
+	local      []string // v2: the frame's local strings, used in order
+	nextLocal  int
+	introduced int  // v2: entries whose first use (refNew) has been read
+	version    byte // major version of the frame
+	// stream is the state of a StreamDecoder (nil for Decoder); streamFrame
+	// says the frame uses it.
+	stream      *streamState
+	streamFrame bool
+	items       int
+	traceIDs    []pcommon.TraceID // distinct trace ids of the frame, in order (ids.go)
+	spanIDs     []pcommon.SpanID  // the frame's span id list (ids.go)
 }
 
 // readDict reads the dict section into one string that all entries slice, so
@@ -200,6 +308,13 @@ func (st *decodeState) readDict(c cursor) error {
 	n, ok := c.uvarint()
 	if !ok {
 		return c.fail("dict", "entry count")
+	}
+	nLocal := uint64(0)
+	if st.version != versionV1 {
+		if nLocal, ok = c.uvarint(); !ok {
+			return c.fail("dict", "local entry count")
+		}
+		n = min(n, math.MaxUint32) + min(nLocal, math.MaxUint32)
 	}
 	if n > uint64(st.limits.MaxDictEntries) {
 		return limitError("dict", c.base, "max_dict_entries", "%d entries, limit is %d", n, st.limits.MaxDictEntries)
@@ -236,12 +351,38 @@ func (st *decodeState) readDict(c cursor) error {
 	if !st.spend(int64(total)) {
 		return st.overBudget("dict", c.offset())
 	}
-	all := string(c.buf[c.pos:])
-	st.dict = make([]string, n)
+	entries := len(ends) - int(nLocal)
+	entryBytes := 0
+	if entries > 0 {
+		entryBytes = ends[entries-1]
+	}
+	if st.streamFrame {
+		if err := st.addState("dict", c.base, int64(entries)*stateCostDictEntry+int64(entryBytes)); err != nil {
+			return err
+		}
+	}
+	// The entries and the local strings are two strings, so that a stream's
+	// state never holds on to the local ones.
+	strs := make([]string, len(ends))
+	all := string(c.buf[c.pos : c.pos+entryBytes])
+	local := string(c.buf[c.pos+entryBytes:])
 	prev := 0
 	for i, end := range ends {
-		st.dict[i] = all[prev:end]
+		if i < entries {
+			strs[i] = all[prev:end]
+		} else {
+			strs[i] = local[prev-entryBytes : end-entryBytes]
+		}
 		prev = end
+	}
+	if len(st.dict) == 0 {
+		st.dict = strs[:entries:entries]
+	} else {
+		st.dict = append(st.dict, strs[:entries]...)
+	}
+	st.local = strs[entries:]
+	if st.streamFrame {
+		st.stream.dict = st.dict
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"sync"
 	"unsafe"
 
@@ -25,6 +26,8 @@ type Encoder struct {
 	ids      idWriter
 	sections [3]sectionWriter // traces, logs, metrics
 	body     []byte           // the body before compression
+	// stream is the stream state of a StreamEncoder, nil for stateless frames.
+	stream *encoderStream
 }
 
 // NewEncoder returns an Encoder that writes frames with opts.
@@ -45,7 +48,8 @@ const maxPooledEncoderBytes = 16 << 20
 
 // retained is the buffer memory e holds on to between frames.
 func (e *Encoder) retained() int {
-	n := cap(e.body) + cap(e.dict.data) + 4*cap(e.dict.ends) + 8*cap(e.dict.table) + 24*cap(e.dict.short.slots)
+	n := cap(e.body) + cap(e.dict.data) + 4*cap(e.dict.ends) + 8*cap(e.dict.table) + 24*cap(e.dict.short.slots) +
+		cap(e.dict.localData) + 4*cap(e.dict.localEnds)
 	for i := range e.sections {
 		for _, s := range e.sections[i].streams {
 			n += cap(s)
@@ -79,7 +83,14 @@ func (e *Encoder) AppendFrame(dst []byte, req Request) ([]byte, error) {
 	if !compress && e.opts.Compression != CompressionNone {
 		return dst, fmt.Errorf("otlpgo: unknown compression %d", e.opts.Compression)
 	}
-	e.dict.reset()
+	keep := e.stream != nil && !e.stream.reset
+	if !keep {
+		e.dict.reset()
+		for i := range e.sections {
+			e.sections[i].resetShapes()
+		}
+	}
+	e.dict.newFrame()
 	e.ids.reset()
 	present := [3]bool{}
 	if req.Traces != (ptrace.Traces{}) && req.Traces.ResourceSpans().Len() > 0 {
@@ -104,6 +115,12 @@ func (e *Encoder) AppendFrame(dst []byte, req Request) ([]byte, error) {
 	if compress {
 		flags |= flagZstd
 	}
+	if e.stream != nil {
+		flags |= flagStream
+		if e.stream.reset {
+			flags |= flagReset
+		}
+	}
 
 	start := len(dst)
 	dst = append(dst, magic...)
@@ -115,7 +132,10 @@ func (e *Encoder) AppendFrame(dst []byte, req Request) ([]byte, error) {
 		body = e.body[:0]
 	}
 	bodyStart := len(body)
-	if e.dict.len() > 0 {
+	if e.stream != nil {
+		body = e.stream.appendSection(body)
+	}
+	if e.dict.pending() {
 		body = e.dict.appendSection(body)
 	}
 	tags := [3]sectionTag{sectionTraces, sectionLogs, sectionMetrics}
@@ -164,6 +184,17 @@ type dictWriter struct {
 	// short indexes the strings of up to maxShortLen bytes in place of
 	// table, for those that recent misses.
 	short shortIndex
+	// sent is how many entries earlier frames of a stream have written.
+	sent int
+	// localData and localEnds hold the local entries of the frame: strings
+	// over maxDedupLen, used once each (strref refLocal).
+	localData []byte
+	localEnds []uint32
+	// stateBytes is the stream state cost of the entries (wire.go).
+	stateBytes int64
+	// introduced is how many entries have had their first use written:
+	// entries are added in order of first use, so the next one is refNew.
+	introduced int
 }
 
 const (
@@ -178,11 +209,36 @@ type recentRef struct {
 	frame uint32
 }
 
+// reset empties the dictionary: every frame of a stateless Encoder, and
+// the reset frames of a stream.
 func (d *dictWriter) reset() {
 	clear(d.table)
 	d.short.reset()
 	d.data = d.data[:0]
 	d.ends = d.ends[:0]
+	d.sent = 0
+	d.stateBytes = 0
+	d.introduced = 0
+}
+
+// wire is the reference to write for r, which ref or key returned: refNew
+// at the first use of an entry.
+func (d *dictWriter) wire(r uint64) uint64 {
+	if r < refFirstEntry {
+		return r
+	}
+	if int(r-refFirstEntry) == d.introduced {
+		d.introduced++
+		return refNew
+	}
+	return r
+}
+
+// newFrame starts a frame: no local entries yet, and the string addresses
+// that recent remembers expire.
+func (d *dictWriter) newFrame() {
+	d.localData = d.localData[:0]
+	d.localEnds = d.localEnds[:0]
 	d.frame++
 	if d.frame == 0 { // wrapped: old stamps could look current
 		clear(d.recent[:])
@@ -192,19 +248,33 @@ func (d *dictWriter) reset() {
 
 func (d *dictWriter) len() int { return len(d.ends) }
 
-// entry returns entry k (from 1) as bytes.
+// pending says whether the frame has entries to write.
+func (d *dictWriter) pending() bool { return d.len() > d.sent || len(d.localEnds) > 0 }
+
+// entry returns the entry that string reference k (>= refFirstEntry) names.
 func (d *dictWriter) entry(k uint64) []byte {
+	i := k - refFirstEntry
 	start := uint32(0)
-	if k > 1 {
-		start = d.ends[k-2]
+	if i > 0 {
+		start = d.ends[i-1]
 	}
-	return d.data[start:d.ends[k-1]]
+	return d.data[start:d.ends[i]]
 }
 
+// add appends an entry and returns its string reference.
 func (d *dictWriter) add(s string) uint64 {
 	d.data = append(d.data, s...)
 	d.ends = append(d.ends, uint32(len(d.data)))
-	return uint64(len(d.ends))
+	d.stateBytes += stateCostDictEntry + int64(len(s))
+	return uint64(len(d.ends)) + refFirstEntry - 1
+}
+
+// key returns the reference of a map key, which is always an entry.
+func (d *dictWriter) key(s string) uint64 {
+	if len(s) > maxDedupLen {
+		return d.lookupOrAdd(s)
+	}
+	return d.ref(s)
 }
 
 func (d *dictWriter) ref(s string) uint64 {
@@ -212,7 +282,9 @@ func (d *dictWriter) ref(s string) uint64 {
 		return 0
 	}
 	if len(s) > maxDedupLen {
-		return d.add(s)
+		d.localData = append(d.localData, s...)
+		d.localEnds = append(d.localEnds, uint32(len(d.localData)))
+		return refLocal
 	}
 	// Addresses are unique for the frame: the request holds its strings
 	// until AppendFrame returns, and stamps expire older entries.
@@ -278,23 +350,44 @@ func (d *dictWriter) grow() {
 	}
 }
 
-// appendSection writes the dict section: count, all lengths, then all bytes.
+// appendSection writes the dict section (v2): the counts of the entries
+// new to the stream (all of them in a stateless frame) and of the local
+// entries, all lengths, then all bytes. The new entries count as sent.
 func (d *dictWriter) appendSection(dst []byte) []byte {
-	size := uvarintLen(uint64(d.len())) + len(d.data)
-	start := uint32(0)
-	for _, end := range d.ends {
+	ends := d.ends[d.sent:]
+	first := uint32(0)
+	if d.sent > 0 {
+		first = d.ends[d.sent-1]
+	}
+	data := d.data[first:]
+	size := uvarintLen(uint64(len(ends))) + uvarintLen(uint64(len(d.localEnds))) + len(data) + len(d.localData)
+	start := first
+	for _, end := range ends {
+		size += uvarintLen(uint64(end - start))
+		start = end
+	}
+	start = 0
+	for _, end := range d.localEnds {
 		size += uvarintLen(uint64(end - start))
 		start = end
 	}
 	dst = binary.AppendUvarint(dst, uint64(sectionDict))
 	dst = binary.AppendUvarint(dst, uint64(size))
-	dst = binary.AppendUvarint(dst, uint64(d.len()))
-	start = 0
-	for _, end := range d.ends {
+	dst = binary.AppendUvarint(dst, uint64(len(ends)))
+	dst = binary.AppendUvarint(dst, uint64(len(d.localEnds)))
+	start = first
+	for _, end := range ends {
 		dst = binary.AppendUvarint(dst, uint64(end-start))
 		start = end
 	}
-	return append(dst, d.data...)
+	start = 0
+	for _, end := range d.localEnds {
+		dst = binary.AppendUvarint(dst, uint64(end-start))
+		start = end
+	}
+	dst = append(dst, data...)
+	d.sent = d.len()
+	return append(dst, d.localData...)
 }
 
 func uvarintLen(v uint64) int {
@@ -324,8 +417,15 @@ type sectionWriter struct {
 	// spanHex allows valueSpanIDHex: not in the traces section, where span
 	// ids are numbered by span index, ahead of writing.
 	spanHex bool
+	// prevDouble is the bits of the last double written (xf64).
+	prevDouble uint64
+	// lastInt is the last int value of each metric name (v2).
+	lastInt map[string]int64
+	// shapeStateBytes is the stream state cost of the shapes (wire.go).
+	shapeStateBytes int64
 }
 
+// reset starts a section. The shapes stay: a stream keeps them.
 func (w *sectionWriter) reset() {
 	for i := range w.streams {
 		w.streams[i] = w.streams[i][:0]
@@ -333,9 +433,20 @@ func (w *sectionWriter) reset() {
 	if w.shapes == nil {
 		w.shapes = make(map[string]uint64)
 	}
-	clear(w.shapes)
 	w.shapeCache.reset()
 	w.spanStarts = w.spanStarts[:0]
+	w.prevDouble = 0
+	if w.lastInt == nil {
+		w.lastInt = make(map[string]int64)
+	}
+	clear(w.lastInt)
+}
+
+// resetShapes forgets the shapes: every frame of a stateless Encoder, and
+// the reset frames of a stream.
+func (w *sectionWriter) resetShapes() {
+	clear(w.shapes)
+	w.shapeStateBytes = 0
 }
 
 // appendSection writes tag, length, the six stream lengths and the streams.
@@ -368,7 +479,7 @@ func (w *sectionWriter) varint(v int64) {
 }
 
 func (w *sectionWriter) str(s string) {
-	w.streams[streamStrings] = binary.AppendUvarint(w.streams[streamStrings], w.dict.ref(s))
+	w.streams[streamStrings] = binary.AppendUvarint(w.streams[streamStrings], w.dict.wire(w.dict.ref(s)))
 }
 
 func (w *sectionWriter) raw(b []byte) {
@@ -418,11 +529,25 @@ func (w *sectionWriter) uintValue(v uint64) {
 }
 
 func (w *sectionWriter) double(f float64) {
-	w.streams[streamDoubles] = binary.LittleEndian.AppendUint64(w.streams[streamDoubles], math.Float64bits(f))
+	b := math.Float64bits(f)
+	w.streams[streamDoubles] = appendXF64(w.streams[streamDoubles], b^w.prevDouble)
+	w.prevDouble = b
 }
 
-func (w *sectionWriter) doubleBits(b uint64) {
-	w.streams[streamDoubles] = binary.LittleEndian.AppendUint64(w.streams[streamDoubles], b)
+// appendXF64 writes x, the XOR of a double with the one before it, as a
+// control byte lz<<4 | tz (its leading and trailing zero bytes) and the
+// bytes between, high to low: x = 0 is the one byte 0x80.
+func appendXF64(dst []byte, x uint64) []byte {
+	if x == 0 {
+		return append(dst, 0x80)
+	}
+	lz := bits.LeadingZeros64(x) / 8
+	tz := bits.TrailingZeros64(x) / 8
+	dst = append(dst, byte(lz<<4|tz))
+	for i := 7 - lz; i >= tz; i-- {
+		dst = append(dst, byte(x>>(8*i)))
+	}
+	return dst
 }
 
 // attrs writes a map as a shape reference and then the values alone. A shape
@@ -458,7 +583,7 @@ func (w *sectionWriter) shapeRef(m pcommon.Map, sigs []keySig) uint64 {
 	w.shapeKey = w.shapeKey[:0]
 	i := 0
 	for k := range m.All() {
-		w.shapeKey = binary.AppendUvarint(w.shapeKey, w.dict.ref(k))
+		w.shapeKey = binary.AppendUvarint(w.shapeKey, w.dict.key(k))
 		w.shapeKey = append(w.shapeKey, byte(sigs[i].tag))
 		i++
 	}
@@ -468,11 +593,12 @@ func (w *sectionWriter) shapeRef(m pcommon.Map, sigs []keySig) uint64 {
 	}
 	ref := uint64(len(w.shapes)) + 1
 	w.shapes[string(w.shapeKey)] = ref
+	w.shapeStateBytes += stateCostShape + stateCostShapeKey*int64(len(sigs))
 	w.uvarint(0)
 	w.count(len(sigs))
 	for key := w.shapeKey; len(key) > 0; { // the key refs and tags just built
 		k, n := binary.Uvarint(key)
-		w.streams[streamStrings] = binary.AppendUvarint(w.streams[streamStrings], k)
+		w.streams[streamStrings] = binary.AppendUvarint(w.streams[streamStrings], w.dict.wire(k))
 		w.uvarint(uint64(key[n]))
 		key = key[n+1:]
 	}

@@ -29,6 +29,10 @@ var (
 	// ErrMalformed: anything else that breaks the format, such as an unknown
 	// value tag, a bad varint, a duplicate section or corrupt zstd data.
 	ErrMalformed = errors.New("otlpgo: malformed frame")
+	// ErrStreamState: a stream frame (v2) that does not follow the state the
+	// reader has: a stateless reader, a sequence number other than the next,
+	// or a frame after one that failed. The sender resets its stream.
+	ErrStreamState = errors.New("otlpgo: stream state lost")
 )
 
 // DecodeError is the error Decode returns: which sentinel, in which section,

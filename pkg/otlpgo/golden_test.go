@@ -74,19 +74,56 @@ func goldenRequest() Request {
 func TestGolden(t *testing.T) {
 	for _, c := range []Compression{CompressionNone, CompressionZstd} {
 		t.Run(c.String(), func(t *testing.T) {
-			path := filepath.Join("testdata", "golden_"+c.String()+".otlpgo")
+			path := filepath.Join("testdata", "golden_v2_"+c.String()+".otlpgo")
 			frame := encodeFrame(t, goldenRequest(), c)
-			if *update {
-				require.NoError(t, os.WriteFile(path, frame, 0o644))
-			}
-			want, err := os.ReadFile(path)
-			require.NoError(t, err)
-			require.Equal(t, want, frame, "the byte layout changed: if on purpose, update docs/protocol.md and run with -update")
-			got, err := Decode(want, DefaultLimits())
+			checkGolden(t, path, frame)
+			got, err := Decode(frame, DefaultLimits())
 			require.NoError(t, err)
 			requireSameRequest(t, goldenRequest(), got)
 		})
 	}
+}
+
+// TestGoldenV1 reads the frames that the v1 writer wrote: v1 frames still decode.
+func TestGoldenV1(t *testing.T) {
+	for _, c := range []Compression{CompressionNone, CompressionZstd} {
+		t.Run(c.String(), func(t *testing.T) {
+			frame, err := os.ReadFile(filepath.Join("testdata", "golden_v1_"+c.String()+".otlpgo"))
+			require.NoError(t, err)
+			require.Equal(t, byte(versionV1), frame[4])
+			got, err := Decode(frame, DefaultLimits())
+			require.NoError(t, err)
+			requireSameRequest(t, goldenRequest(), got)
+			got, err = NewStreamDecoder(DefaultLimits()).Decode(frame)
+			require.NoError(t, err)
+			requireSameRequest(t, goldenRequest(), got)
+		})
+	}
+}
+
+// TestGoldenStream pins two frames of a stream: a reset frame, then the
+// same request again, which needs no dictionary and defines no shape.
+func TestGoldenStream(t *testing.T) {
+	enc := NewStreamEncoder(EncodeOptions{}, 0)
+	dec := NewStreamDecoder(DefaultLimits())
+	for i := 1; i <= 2; i++ {
+		frame, err := enc.AppendFrame(nil, goldenRequest())
+		require.NoError(t, err)
+		checkGolden(t, filepath.Join("testdata", fmt.Sprintf("golden_v2_stream_%d.otlpgo", i)), frame)
+		got, err := dec.Decode(frame)
+		require.NoError(t, err)
+		requireSameRequest(t, goldenRequest(), got)
+	}
+}
+
+func checkGolden(t *testing.T, path string, frame []byte) {
+	t.Helper()
+	if *update {
+		require.NoError(t, os.WriteFile(path, frame, 0o644))
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, want, frame, "the byte layout changed: if on purpose, update docs/protocol.md and run with -update")
 }
 
 // TestFuzzSeeds writes real frames into the fuzz seed corpus with -update,
@@ -125,6 +162,28 @@ func TestFuzzSeeds(t *testing.T) {
 	for name, frame := range attacks {
 		writeSeed("FuzzDecode", "attack_"+name, frame)
 	}
+	// Streams: frames of each shape, a lost frame, a reset after it, and a
+	// frame that takes a small state over its bound.
+	for shape, newSource := range shapeSources() {
+		src := newSource()
+		enc := NewStreamEncoder(EncodeOptions{}, 0)
+		var frames [][]byte
+		for _, req := range []Request{{Traces: src.Traces(20)}, {Logs: src.Logs(20)}, {Metrics: src.Metrics(20)}, {Logs: src.Logs(20), Metrics: src.Metrics(20)}} {
+			f, err := enc.AppendFrame(nil, req)
+			require.NoError(t, err)
+			frames = append(frames, f)
+		}
+		writeSeed("FuzzStreamDecode", "stream_"+shape, bytes.Join(frames, nil))
+		writeSeed("FuzzStreamDecode", "lost_"+shape, bytes.Join([][]byte{frames[0], frames[2], frames[3]}, nil))
+		enc.Reset()
+		f, err := enc.AppendFrame(nil, Request{Traces: src.Traces(20)})
+		require.NoError(t, err)
+		writeSeed("FuzzStreamDecode", "reset_"+shape, bytes.Join([][]byte{frames[0], frames[2], f}, nil))
+	}
+	writeSeed("FuzzStreamDecode", "golden_v1_and_stream", bytes.Join([][]byte{
+		mustRead(t, "testdata/golden_v1_zstd.otlpgo"), mustRead(t, "testdata/golden_v2_stream_1.otlpgo"),
+		mustRead(t, "testdata/golden_v2_stream_2.otlpgo"), encodeFrame(t, goldenRequest(), CompressionZstd),
+	}, nil))
 	for _, fuzzName := range []string{"FuzzDecode", "FuzzRoundTrip"} {
 		for name, req := range seeds {
 			for _, c := range []Compression{CompressionNone, CompressionZstd} {
@@ -132,4 +191,11 @@ func TestFuzzSeeds(t *testing.T) {
 			}
 		}
 	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return b
 }

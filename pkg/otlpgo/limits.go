@@ -46,6 +46,7 @@ func (l *Limits) fields() []limitField {
 		{"max_string_bytes", &l.MaxStringBytes},
 		{"max_depth", &l.MaxDepth},
 		{"max_map_entries", &l.MaxMapEntries},
+		{"max_stream_state_bytes", &l.MaxStreamStateBytes},
 	}
 }
 
@@ -70,6 +71,8 @@ func (l Limits) orDefaults() Limits {
 		MaxStringBytes:  pick(l.MaxStringBytes, d.MaxStringBytes),
 		MaxDepth:        pick(l.MaxDepth, d.MaxDepth),
 		MaxMapEntries:   pick(l.MaxMapEntries, d.MaxMapEntries),
+
+		MaxStreamStateBytes: pick(l.MaxStreamStateBytes, d.MaxStreamStateBytes),
 	}
 }
 

@@ -36,9 +36,17 @@ func (w *sectionWriter) logs(ld plog.Logs) {
 func (w *sectionWriter) logRecord(lr plog.LogRecord, prev *recordTimes) {
 	t := uint64(lr.Timestamp())
 	w.timeDelta(&prev.time, t)
-	// observed_time: its lag behind time is mostly that of the record before.
-	lag := uint64(lr.ObservedTimestamp()) - t
-	w.timeDelta(&prev.lag, lag)
+	// observed_time: unset or equal to time costs a byte of a run; else its
+	// lag behind time is mostly that of the record before.
+	switch observed := uint64(lr.ObservedTimestamp()); observed {
+	case 0:
+		w.uvarint(observedUnset)
+	case t:
+		w.uvarint(observedEqual)
+	default:
+		w.uvarint(observedDelta)
+		w.timeDelta(&prev.lag, observed-t)
+	}
 	w.varint(int64(lr.SeverityNumber()))
 	w.str(lr.SeverityText())
 	w.value(lr.Body())
@@ -90,7 +98,8 @@ func (r *sectionReader) logs(ld plog.Logs) {
 			sl := sls.AppendEmpty()
 			sl.SetSchemaUrl(r.scope(sl.Scope()))
 			records := sl.LogRecords()
-			nrec := r.count(streamTimes, 2, "log records")
+			// v1 writes two time deltas per record, v2 one and the observed code.
+			nrec := r.count(streamTimes, 1+boolInt(r.st.version == versionV1), "log records")
 			r.items(nrec, costLogRecord)
 			if r.err != nil {
 				return
@@ -109,7 +118,21 @@ func (r *sectionReader) logs(ld plog.Logs) {
 func (r *sectionReader) logRecord(lr plog.LogRecord, prev *recordTimes) {
 	t := r.timeDelta(&prev.time)
 	lr.SetTimestamp(t)
-	lr.SetObservedTimestamp(t + r.timeDelta(&prev.lag))
+	if r.st.version == versionV1 {
+		lr.SetObservedTimestamp(t + r.timeDelta(&prev.lag))
+	} else {
+		switch observed := r.uvarint(); observed {
+		case observedUnset:
+		case observedEqual:
+			lr.SetObservedTimestamp(t)
+		case observedDelta:
+			lr.SetObservedTimestamp(t + r.timeDelta(&prev.lag))
+		default:
+			c := &r.streams[streamStruct]
+			c.pos--
+			r.fail(c, ErrMalformed, "unknown observed time code %d", observed)
+		}
+	}
 	lr.SetSeverityNumber(plog.SeverityNumber(r.int32Value(streamStruct, "severity number")))
 	lr.SetSeverityText(r.str())
 	r.value(lr.Body(), 0)
@@ -128,4 +151,11 @@ func (r *sectionReader) logRecord(lr plog.LogRecord, prev *recordTimes) {
 		lr.SetSpanID(r.spanIDRef())
 	}
 	lr.SetEventName(r.str())
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

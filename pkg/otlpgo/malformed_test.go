@@ -17,7 +17,7 @@ func frameWithBody(flags byte, body []byte, rawLen int) []byte {
 	if rawLen < 0 {
 		rawLen = len(body)
 	}
-	f := append([]byte(magic), versionMajor, versionMinor, flags, 0)
+	f := append([]byte(magic), versionV1, versionMinor, flags, 0)
 	f = binary.LittleEndian.AppendUint32(f, uint32(len(body)))
 	f = binary.LittleEndian.AppendUint32(f, uint32(rawLen))
 	return append(f, body...)
@@ -101,8 +101,8 @@ func TestDecodeMalformed(t *testing.T) {
 		{name: "short header", frame: logs[:10], want: ErrTruncated},
 		{name: "truncated body", frame: logs[:len(logs)-5], want: ErrTruncated},
 		{name: "bad magic", frame: patch(logs, 0, 'X'), want: ErrBadMagic},
-		{name: "unknown major version", frame: patch(logs, 4, 2), want: ErrUnsupportedVersion,
-			msg: "otlpgo: section header at offset 4: version 2.0 not supported, this reader knows 1.x"},
+		{name: "unknown major version", frame: patch(logs, 4, 3), want: ErrUnsupportedVersion,
+			msg: "otlpgo: section header at offset 4: version 3.0 not supported, this reader knows 1.x and 2.x"},
 		{name: "unknown flag", frame: patch(logs, 6, 0x80), want: ErrUnsupportedVersion},
 		{name: "reserved byte set", frame: patch(logs, 7, 1), want: ErrMalformed},
 		{name: "trailing bytes after body", frame: append(append([]byte(nil), logs...), 0), want: ErrTrailingBytes},
@@ -196,7 +196,8 @@ func TestDecodeSkipsUnknownSection(t *testing.T) {
 				body = append(append(body, frame[headerSize:]...), unknown...)
 			}
 			f := frameWithBody(0, body, -1)
-			f[5] = 7 // a newer minor version
+			f[4] = versionMajor // the frame encodeFrame wrote
+			f[5] = 7            // a newer minor version
 			got, err := Decode(f, Limits{})
 			require.NoError(t, err)
 			requireSameRequest(t, req, got)

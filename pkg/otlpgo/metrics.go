@@ -51,6 +51,15 @@ func (w *sectionWriter) metric(m pmetric.Metric, times *pointTimes) {
 	w.str(m.Unit())
 	w.attrs(m.Metadata())
 	var values pointValues
+	// v2: the int chain of a metric starts where the last metric of the same
+	// name in the section left it: a counter sent as one point per metric
+	// then costs its increments, not its value.
+	typ := m.Type()
+	chained := typ == pmetric.MetricTypeGauge || typ == pmetric.MetricTypeSum
+	if chained {
+		values.prevInt = w.lastInt[m.Name()]
+		defer func() { w.lastInt[m.Name()] = values.prevInt }()
+	}
 	times.startFromTime = false
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
@@ -124,9 +133,7 @@ func (w *sectionWriter) numberPoints(points pmetric.NumberDataPointSlice, times 
 			values.prevInt = v
 		case pmetric.NumberDataPointValueTypeDouble:
 			w.uvarint(numberDouble)
-			bits := math.Float64bits(p.DoubleValue())
-			w.doubleBits(bits ^ values.prevDoubleBits)
-			values.prevDoubleBits = bits
+			w.double(p.DoubleValue()) // xf64 chains it to the double before
 		default:
 			w.uvarint(numberEmpty)
 		}
@@ -299,13 +306,22 @@ func (r *sectionReader) pointCount(cost int64) int {
 }
 
 func (r *sectionReader) metric(m pmetric.Metric, times *pointTimes) {
-	m.SetName(r.str())
+	name := r.str()
+	m.SetName(name)
 	m.SetDescription(r.str())
 	m.SetUnit(r.str())
 	r.attrs(m.Metadata(), 0)
 	var values pointValues
 	times.startFromTime = false
-	switch tag := r.uvarint(); tag {
+	tag := r.uvarint()
+	if r.st.version != versionV1 && (tag == metricGauge || tag == metricSum) {
+		if r.lastInt == nil {
+			r.lastInt = make(map[string]int64)
+		}
+		values.prevInt = r.lastInt[name]
+		defer func() { r.lastInt[name] = values.prevInt }()
+	}
+	switch tag {
 	case metricEmpty:
 	case metricGauge:
 		r.numberPoints(m.SetEmptyGauge().DataPoints(), times, &values)
@@ -392,8 +408,12 @@ func (r *sectionReader) numberPoints(points pmetric.NumberDataPointSlice, times 
 			values.prevInt += r.intValue()
 			p.SetIntValue(values.prevInt)
 		case numberDouble:
-			values.prevDoubleBits ^= r.doubleBits()
-			p.SetDoubleValue(math.Float64frombits(values.prevDoubleBits))
+			if r.st.version == versionV1 { // v1 chains the values of a metric
+				values.prevDoubleBits ^= r.doubleBits()
+				p.SetDoubleValue(math.Float64frombits(values.prevDoubleBits))
+			} else {
+				p.SetDoubleValue(r.double())
+			}
 		default:
 			r.fail(&r.streams[streamStruct], ErrMalformed, "unknown number kind %d", kind)
 		}
@@ -495,7 +515,7 @@ func (r *sectionReader) histogramPoint(p pmetric.HistogramDataPoint, times *poin
 		p.SetMax(mx)
 	}
 	r.uint64s(p.BucketCounts())
-	if n := r.count(streamDoubles, 8, "explicit bounds"); n > 0 {
+	if n := r.count(streamDoubles, r.doubleBytes(), "explicit bounds"); n > 0 {
 		r.spend(int64(n) * costBucket)
 		if r.float64Scratch = reserve(r, r.float64Scratch[:0], n); r.err != nil {
 			return
@@ -546,7 +566,7 @@ func (r *sectionReader) summaryPoint(p pmetric.SummaryDataPoint, times *pointTim
 	p.SetFlags(flags)
 	p.SetCount(r.uintValue())
 	p.SetSum(r.double())
-	n := r.count(streamDoubles, 16, "quantiles")
+	n := r.count(streamDoubles, 2*r.doubleBytes(), "quantiles")
 	if n == 0 {
 		return
 	}

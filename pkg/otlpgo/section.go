@@ -21,6 +21,9 @@ type sectionReader struct {
 	st      *decodeState
 	err     *DecodeError
 
+	prevDouble uint64           // bits of the last double read (xf64)
+	lastInt    map[string]int64 // v2: the last int value of each metric name
+
 	spans   []ptrace.Span // spans of a traces section, by index
 	parents []parentRef   // parents written as distances, set at the end
 	shapes  []*shape      // map shapes in order of first use
@@ -191,11 +194,39 @@ func (r *sectionReader) str() string {
 	if ref == 0 {
 		return ""
 	}
-	if ref > uint64(len(r.st.dict)) {
+	first := uint64(1) // v1: entry k is reference k
+	if r.st.version != versionV1 {
+		if ref == refLocal {
+			if r.st.nextLocal >= len(r.st.local) {
+				c := &r.streams[streamStrings]
+				c.pos--
+				r.fail(c, ErrDictIndex, "local string %d out of range (frame has %d)", r.st.nextLocal+1, len(r.st.local))
+				return ""
+			}
+			s := r.st.local[r.st.nextLocal]
+			r.st.nextLocal++
+			r.spend(int64(len(s)))
+			return s
+		}
+		if ref == refNew {
+			if r.st.introduced >= len(r.st.dict) {
+				c := &r.streams[streamStrings]
+				c.pos--
+				r.fail(c, ErrDictIndex, "new string %d out of range (dict has %d)", r.st.introduced+1, len(r.st.dict))
+				return ""
+			}
+			s := r.st.dict[r.st.introduced]
+			r.st.introduced++
+			r.spend(int64(len(s)))
+			return s
+		}
+		first = refFirstEntry
+	}
+	if ref-first >= uint64(len(r.st.dict)) {
 		r.failDictIndex(ref)
 		return ""
 	}
-	s := r.st.dict[ref-1]
+	s := r.st.dict[ref-first]
 	r.spend(int64(len(s)))
 	return s
 }
@@ -258,8 +289,13 @@ func (r *sectionReader) timeDeltaValue() int64 {
 func (r *sectionReader) intValue() int64   { return r.varintFrom(streamInts) }
 func (r *sectionReader) uintValue() uint64 { return r.uvarintFrom(streamInts) }
 
+// doubleBits reads the bits of a double: 8 bytes in v1, an xf64 in v2.
 func (r *sectionReader) doubleBits() uint64 {
 	c := &r.streams[streamDoubles]
+	if r.st.version != versionV1 {
+		r.prevDouble ^= r.xf64(c)
+		return r.prevDouble
+	}
 	if c.left() < 8 {
 		r.fail(c, ErrTruncated, "double wanted, %d bytes left", c.left())
 		return 0
@@ -267,6 +303,39 @@ func (r *sectionReader) doubleBits() uint64 {
 	v := binary.LittleEndian.Uint64(c.buf[c.pos:])
 	c.pos += 8
 	return v
+}
+
+// xf64 reads what appendXF64 wrote.
+func (r *sectionReader) xf64(c *cursor) uint64 {
+	if c.left() < 1 {
+		r.fail(c, ErrTruncated, "double wanted, the doubles stream has ended")
+		return 0
+	}
+	ctl := c.buf[c.pos]
+	lz, tz := int(ctl>>4), int(ctl&0xf)
+	if lz+tz > 8 {
+		r.fail(c, ErrMalformed, "double control byte %#02x: %d leading and %d trailing zero bytes", ctl, lz, tz)
+		return 0
+	}
+	n := 8 - lz - tz
+	if c.left() < 1+n {
+		r.fail(c, ErrTruncated, "double wants %d bytes, %d left", 1+n, c.left()-1)
+		return 0
+	}
+	x := uint64(0)
+	for _, b := range c.buf[c.pos+1 : c.pos+1+n] {
+		x = x<<8 | uint64(b)
+	}
+	c.pos += 1 + n
+	return x << (8 * tz)
+}
+
+// doubleBytes is the least a double takes of the doubles stream.
+func (r *sectionReader) doubleBytes() int {
+	if r.st.version == versionV1 {
+		return 8
+	}
+	return 1
 }
 
 func (r *sectionReader) double() float64 { return math.Float64frombits(r.doubleBits()) }
@@ -306,6 +375,10 @@ func (r *sectionReader) readShape() *shape {
 		return &shape{}
 	}
 	r.spend(int64(n) * costShapeKey)
+	if err := r.st.addState(r.section, at, stateCostShape+stateCostShapeKey*int64(n)); err != nil && r.err == nil {
+		r.err = err.(*DecodeError)
+		r.stop()
+	}
 	r.shapes = reserve(r, r.shapes, 1)
 	if r.err != nil {
 		return &shape{}

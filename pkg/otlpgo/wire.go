@@ -5,17 +5,25 @@ package otlpgo
 const (
 	// magic opens every frame.
 	magic = "OTGO"
-	// versionMajor changes only when a v1 reader could not read the frame.
-	versionMajor = 1
-	// versionMinor grows when a change keeps v1 readers working (new sections).
+	// versionMajor changes only when an older reader could not read the
+	// frame: 2 for stream mode and the v2 codings (docs/protocol.md,
+	// "Version 2"). Readers still read versionV1 frames.
+	versionMajor = 2
+	versionV1    = 1
+	// versionMinor grows when a change keeps readers of the major working (new sections).
 	versionMinor = 0
 	// headerSize is the fixed size of the frame header.
 	headerSize = 16
 
 	// flagZstd says the body is one zstd frame.
 	flagZstd = 1 << 0
-	// knownFlags are the header flags this reader understands.
-	knownFlags = flagZstd
+	// flagStream (v2) says the frame reads and extends the stream state.
+	flagStream = 1 << 1
+	// flagReset (v2, with flagStream) clears the stream state before the frame.
+	flagReset = 1 << 2
+	// knownFlagsV1 and knownFlags are the header flags v1 and v2 define.
+	knownFlagsV1 = flagZstd
+	knownFlags   = flagZstd | flagStream | flagReset
 )
 
 // sectionTag identifies a section in the body.
@@ -26,6 +34,8 @@ const (
 	sectionTraces  sectionTag = 2
 	sectionLogs    sectionTag = 3
 	sectionMetrics sectionTag = 4
+	// sectionStream (v2) opens a stream frame: its sequence number.
+	sectionStream sectionTag = 5
 )
 
 // String returns the section name used in errors and docs.
@@ -39,6 +49,8 @@ func (t sectionTag) String() string {
 		return "logs"
 	case sectionMetrics:
 		return "metrics"
+	case sectionStream:
+		return "stream"
 	default:
 		return "unknown"
 	}
@@ -113,5 +125,31 @@ const (
 )
 
 // maxDedupLen: strings up to this length are looked up in the dictionary
-// before being added; longer ones are added as they come.
+// before being added; longer ones are added as they come (v1) or are local
+// entries of the frame (v2), never kept in a stream's state.
 const maxDedupLen = 256
+
+// String references of v2: 0 is the empty string, refLocal the next local
+// entry of the frame, refNew the next entry new to the dictionary (its first
+// use), k >= refFirstEntry dictionary entry k-2.
+const (
+	refLocal      = 1
+	refNew        = 2
+	refFirstEntry = 3
+)
+
+// Stream state costs (docs/protocol.md, "Stream mode"): what a reader and a
+// writer count against max_stream_state_bytes.
+const (
+	stateCostDictEntry = 24 // + the entry's length
+	stateCostShape     = 32
+	stateCostShapeKey  = 16
+)
+
+// Observed time of a log record in v2 (struct stream).
+const (
+	observedUnset  = 0
+	observedEqual  = 1
+	observedDelta  = 2
+	maxObservedTag = observedDelta
+)

@@ -64,6 +64,12 @@ type FusedConfig struct {
 	// request that does not fit is answered 503 with Retry-After.
 	MaxInflightBytes int64 `mapstructure:"max_inflight_bytes"`
 
+	// MaxStreams bounds the otlpgo streams (requests with an Otlpgo-Stream
+	// header) whose state the receiver keeps, each at most
+	// limits::max_stream_state_bytes; when a new stream comes to a full
+	// table, the least recently used one is dropped.
+	MaxStreams int `mapstructure:"max_streams"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -97,6 +103,9 @@ type LimitsConfig struct {
 	// MaxNestedValues bounds the entries of map values plus the elements of
 	// array values in one frame.
 	MaxNestedValues int `mapstructure:"max_nested_values"`
+	// MaxStreamStateBytes bounds the dictionary and map shapes one stream
+	// keeps from frame to frame.
+	MaxStreamStateBytes int `mapstructure:"max_stream_state_bytes"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -110,6 +119,9 @@ const (
 	// defaultMaxInflightBytes leaves room for four frames decoding at the
 	// default max_decoded_bytes at once.
 	defaultMaxInflightBytes = 128 << 20
+	// defaultMaxStreams at the default max_stream_state_bytes (8 MiB) bounds
+	// stream state to 256 MiB.
+	defaultMaxStreams = 32
 )
 
 var _ component.Config = (*Config)(nil)
@@ -135,6 +147,7 @@ func createDefaultConfig() component.Config {
 			Limits:           limitsConfigFrom(otlpgo.DefaultLimits()),
 			RetryAfter:       defaultRetryAfter,
 			MaxInflightBytes: defaultMaxInflightBytes,
+			MaxStreams:       defaultMaxStreams,
 		},
 		Tenant: defaultTenantConfig(),
 	}
@@ -163,6 +176,7 @@ func (cfg *Config) Validate() error {
 		{"max_expansion", l.MaxExpansion},
 		{"max_attributes", l.MaxAttributes},
 		{"max_nested_values", l.MaxNestedValues},
+		{"max_stream_state_bytes", l.MaxStreamStateBytes},
 	} {
 		if limit.value <= 0 {
 			errs = errors.Join(errs, errors.New("'fused::limits::"+limit.key+"' must be > 0"))
@@ -171,6 +185,9 @@ func (cfg *Config) Validate() error {
 	if l.MaxDecodedBytes > 0 && l.MaxBodyBytes > l.MaxDecodedBytes {
 		// The decoded size counts the body, so a larger body could never decode.
 		errs = errors.Join(errs, errors.New("'fused::limits::max_body_bytes' must be <= 'fused::limits::max_decoded_bytes'"))
+	}
+	if cfg.Fused.MaxStreams <= 0 {
+		errs = errors.Join(errs, errors.New("'fused::max_streams' must be > 0"))
 	}
 	switch {
 	case cfg.Fused.MaxInflightBytes <= 0:
@@ -196,6 +213,8 @@ func (l LimitsConfig) decoderLimits() otlpgo.Limits {
 		MaxExpansion:    l.MaxExpansion,
 		MaxAttributes:   l.MaxAttributes,
 		MaxNestedValues: l.MaxNestedValues,
+
+		MaxStreamStateBytes: l.MaxStreamStateBytes,
 	}
 }
 
@@ -212,5 +231,7 @@ func limitsConfigFrom(l otlpgo.Limits) LimitsConfig {
 		MaxExpansion:    l.MaxExpansion,
 		MaxAttributes:   l.MaxAttributes,
 		MaxNestedValues: l.MaxNestedValues,
+
+		MaxStreamStateBytes: l.MaxStreamStateBytes,
 	}
 }

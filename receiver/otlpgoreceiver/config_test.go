@@ -77,6 +77,8 @@ func TestLoadConfig(t *testing.T) {
 					MaxExpansion:    16,
 					MaxAttributes:   100000,
 					MaxNestedValues: 50000,
+
+					MaxStreamStateBytes: 8 << 20,
 				}
 				return cfg
 			},

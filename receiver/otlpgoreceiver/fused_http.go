@@ -71,9 +71,12 @@ func (r *otlpgoReceiver) handleFused(w http.ResponseWriter, req *http.Request) {
 		r.writeRefusal(ctx, w, statusCode, err)
 		return
 	}
-	decoded, err := otlpgo.Decode(frame, r.limits)
+	decoded, err := r.decodeFrame(ctx, req, frame)
 	if err != nil {
 		statusCode, attrs := decodeErrorStatus(err)
+		if statusCode == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", retryAfterSeconds(r.cfg.Fused.RetryAfter))
+		}
 		r.telemetry.OtlpgoReceiverDecodeErrors.Add(ctx, 1, metric.WithAttributes(attrs...))
 		writeMessage(w, statusCode, decodeErrorMessage(err))
 		return
@@ -334,6 +337,9 @@ func retryAfterSeconds(d time.Duration) string {
 // other decode error 400, with the attributes of the decode errors metric:
 // the reason and, for a limit, its key.
 func decodeErrorStatus(err error) (int, []attribute.KeyValue) {
+	if status, reason, ok := streamErrorStatus(err); ok {
+		return status, []attribute.KeyValue{attribute.String("reason", reason)}
+	}
 	attrs := []attribute.KeyValue{attribute.String("reason", decodeErrorReason(err))}
 	key, over := exceededLimit(err)
 	if !over {

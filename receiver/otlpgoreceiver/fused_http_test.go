@@ -153,9 +153,9 @@ func TestFusedMalformedFrames(t *testing.T) {
 		},
 		{
 			name:    "unknown major version",
-			frame:   mutate(func(f []byte) []byte { f[4] = 2; return f }),
+			frame:   mutate(func(f []byte) []byte { f[4] = 3; return f }),
 			reason:  "unsupported_version",
-			message: "version 2.0 not supported",
+			message: "version 3.0 not supported",
 		},
 		{
 			name:    "unknown header flag",

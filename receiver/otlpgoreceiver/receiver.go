@@ -38,6 +38,8 @@ type otlpgoReceiver struct {
 	fusedServer confighttp.ServerConfig
 	// inflight bounds the memory of the fused requests being served.
 	inflight *inflightBudget
+	// streams holds the state of the otlpgo streams (stream.go).
+	streams *streamTable
 
 	// Consumers are registered while pipelines are built, before Start, and
 	// only read afterwards. A nil consumer means no pipeline of that signal
@@ -101,6 +103,7 @@ func newOtlpgoReceiver(cfg *Config, set receiver.Settings) (*otlpgoReceiver, err
 		settings:    set,
 		limits:      cfg.Fused.Limits.decoderLimits(),
 		inflight:    newInflightBudget(cfg.Fused.MaxInflightBytes, telemetry.OtlpgoReceiverInflightBytes),
+		streams:     newStreamTable(cfg.Fused.MaxStreams, cfg.Fused.Limits.decoderLimits()),
 		obsrep:      obsrep,
 		telemetry:   telemetry,
 		tenants:     newTenantStamper(cfg.Tenant, telemetry),

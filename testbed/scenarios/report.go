@@ -130,7 +130,8 @@ func markdown(ms []measure) string {
 			"Ratio = fusion / stock CPU-seconds per million items (below 1: otelcol-fusion spends less).", float64(steadyLimits.ExpectedMaxCPU), float64(steadyLimits.ExpectedMaxRAM)))
 	steadyTable("2. Fused: 10k spans + 10k logs + 10k points per second", "fused",
 		"otelcol-fusion takes one fused stream (`POST /v1/fused`, zstd frames of 100 spans + 100 log records + 100 points); the stock collector takes the same items as three OTLP/gRPC streams. "+
-			"The second row runs the fused stream through the fusion processor (its derived metrics reach the backend but are not counted as received items).")
+			"The second row runs the fused stream through the fusion processor (its derived metrics reach the backend but are not counted as received items). "+
+			"The rows marked stream mode send the same frames in otlpgo stream mode (`Otlpgo-Stream` header: the receiver keeps each stream's dictionary and map shapes, docs/protocol.md), encoded at each send.")
 
 	var sat []measure
 	var stockSat *measure
@@ -363,10 +364,14 @@ func chartLabel(m measure) string {
 	case "standard":
 		return fmt.Sprintf("10k %s/s\n%s", m.Signal, proto)
 	case "fused":
-		if m.Pipeline == withFusion.Name {
-			return "30k mixed/s\nfusion processor"
+		stream := ""
+		if m.Protocol == "fused stream" {
+			stream = "\nstream mode"
 		}
-		return "30k mixed/s\nfused vs 3×OTLP"
+		if m.Pipeline == withFusion.Name {
+			return "30k mixed/s\nfusion processor" + stream
+		}
+		return "30k mixed/s\nfused vs 3×OTLP" + stream
 	default:
 		return fmt.Sprintf("saturation\n%s\n%s", m.Pipeline, proto)
 	}

@@ -83,7 +83,7 @@ func newSender(protocol string) signalSender {
 	case "otlp-http":
 		return &httpSender{endpointSender: endpointSender{host: "127.0.0.1", port: collectorHTTPPort}}
 	case "fused":
-		return &fusedSender{httpSender{endpointSender: endpointSender{host: "127.0.0.1", port: collectorFusedPort}}}
+		return &fusedSender{httpSender: httpSender{endpointSender: endpointSender{host: "127.0.0.1", port: collectorFusedPort}}}
 	default:
 		return &grpcSender{endpointSender: endpointSender{host: "127.0.0.1", port: collectorGRPCPort}}
 	}
@@ -91,6 +91,13 @@ func newSender(protocol string) signalSender {
 
 // mixedLoad is 10k spans + 10k logs + 10k points per second: one fused
 // stream into otelcol-fusion, three OTLP/gRPC streams into the stock one.
+// mixedStreamLoad is mixedLoad with the fused stream in stream mode.
+func mixedStreamLoad(bin collectorBinary) countingLoad {
+	sender := newSender("fused").(*fusedSender)
+	sender.stream = newFusedStream()
+	return newFusedLoad(sharedProvider(100), sender)
+}
+
 func mixedLoad(bin collectorBinary) countingLoad {
 	if bin.Receiver == "otlpgo" {
 		return newFusedLoad(sharedProvider(100), newSender("fused").(*fusedSender))
@@ -180,6 +187,17 @@ func TestFused(t *testing.T) {
 	t.Run("fusion-processor", func(t *testing.T) {
 		fc := c
 		fc.name, fc.protocol, fc.pipeline = "30k items/s mixed, fusion processor", "fused", withFusion
+		runSteady(t, fusion, fc)
+	})
+	// The same two cases with the fused stream in otlpgo stream mode.
+	t.Run("fusion-stream", func(t *testing.T) {
+		fc := c
+		fc.name, fc.protocol, fc.newLoad = "30k items/s mixed, stream mode", "fused stream", mixedStreamLoad
+		runSteady(t, fusion, fc)
+	})
+	t.Run("fusion-processor-stream", func(t *testing.T) {
+		fc := c
+		fc.name, fc.protocol, fc.pipeline, fc.newLoad = "30k items/s mixed, fusion processor, stream mode", "fused stream", withFusion, mixedStreamLoad
 		runSteady(t, fusion, fc)
 	})
 }

@@ -212,6 +212,8 @@ func (s *httpSender) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) err
 // per-signal Consume methods send frames of one signal.
 type fusedSender struct {
 	httpSender
+	// stream, when set, sends stream-mode frames (streamsender.go).
+	stream *fusedStream
 }
 
 func (s *fusedSender) GenConfigYAMLStr() string {
@@ -223,6 +225,9 @@ func (*fusedSender) ProtocolName() string { return "otlpgo" }
 // SendFused sends req as one frame. When the receiver refuses some signals
 // for now, only those are sent again, until maxDelay has passed.
 func (s *fusedSender) SendFused(ctx context.Context, req otlpgo.Request, maxDelay time.Duration) error {
+	if s.stream != nil {
+		return s.sendStream(ctx, req, maxDelay)
+	}
 	deadline := time.Now().Add(maxDelay)
 	encode := func() ([]byte, error) {
 		return otlpgo.AppendFrame(nil, req, otlpgo.EncodeOptions{Compression: otlpgo.CompressionZstd})
