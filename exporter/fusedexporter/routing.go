@@ -264,7 +264,8 @@ func (r *router) snapshot() (*hashRing, map[string]*endpointExporter) {
 	return r.ring, r.endpoints
 }
 
-// consumeTraces sends each part of td to its endpoint's queue. Parts are
+// consumeTraces sends each part of td to its endpoint's queue; td is the
+// router's (MutatesData), so its spans are moved, not copied. Parts are
 // handed over in turn; an error of one does not stop the others, and the
 // joined error makes the caller retry (at-least-once: an endpoint that took
 // its part may get it again).
@@ -273,7 +274,7 @@ func (r *router) consumeTraces(ctx context.Context, td ptrace.Traces) error {
 		return nil
 	}
 	ring, endpoints := r.snapshot()
-	parts := splitTraces(td, ring.lookup)
+	parts := splitTraces(td, ring.lookup, true)
 	if parts == nil {
 		return errNoEndpoints
 	}
@@ -299,7 +300,7 @@ func (r *router) consumeLogs(ctx context.Context, ld plog.Logs) error {
 		return nil
 	}
 	ring, endpoints := r.snapshot()
-	parts := splitLogs(ld, &r.hints, ring.lookup)
+	parts := splitLogs(ld, &r.hints, ring.lookup, true)
 	if parts == nil {
 		return errNoEndpoints
 	}
@@ -325,7 +326,7 @@ func (r *router) consumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 		return nil
 	}
 	ring, endpoints := r.snapshot()
-	parts := splitMetrics(md, ring.lookup)
+	parts := splitMetrics(md, ring.lookup, true)
 	if parts == nil {
 		return errNoEndpoints
 	}
@@ -472,7 +473,7 @@ func (ep *endpointExporter) shutdown(ctx context.Context) error {
 // the meantime), the data is sent to it directly rather than queued again.
 func (r *router) rerouteTraces(ctx context.Context, from string, td ptrace.Traces) error {
 	ring, endpoints := r.snapshot()
-	parts := splitTraces(td, ring.lookup)
+	parts := splitTraces(td, ring.lookup, false)
 	if parts == nil {
 		return errNoEndpoints
 	}
@@ -493,7 +494,7 @@ func (r *router) rerouteTraces(ctx context.Context, from string, td ptrace.Trace
 
 func (r *router) rerouteLogs(ctx context.Context, from string, ld plog.Logs) error {
 	ring, endpoints := r.snapshot()
-	parts := splitLogs(ld, &r.hints, ring.lookup)
+	parts := splitLogs(ld, &r.hints, ring.lookup, false)
 	if parts == nil {
 		return errNoEndpoints
 	}
@@ -514,7 +515,7 @@ func (r *router) rerouteLogs(ctx context.Context, from string, ld plog.Logs) err
 
 func (r *router) rerouteMetrics(ctx context.Context, from string, md pmetric.Metrics) error {
 	ring, endpoints := r.snapshot()
-	parts := splitMetrics(md, ring.lookup)
+	parts := splitMetrics(md, ring.lookup, false)
 	if parts == nil {
 		return errNoEndpoints
 	}
@@ -539,7 +540,9 @@ func routedHelperOptions(shared *sharedcomponent.Component[*router]) []exporterh
 	return []exporterhelper.Option{
 		exporterhelper.WithStart(shared.Start),
 		exporterhelper.WithShutdown(shared.Shutdown),
-		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		// The router moves items out of a push into per-endpoint parts; the
+		// pipeline hands it a copy when others share the data.
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}),
 		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
 		exporterhelper.WithRetry(configretry.BackOffConfig{Enabled: false}),
 		exporterhelper.WithQueue(configoptional.None[exporterhelper.QueueBatchConfig]()),

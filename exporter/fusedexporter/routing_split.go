@@ -11,10 +11,13 @@ import (
 // The split functions cut a push into one part per endpoint. route maps a
 // ring key to its endpoint. When every item goes to one endpoint the push
 // is returned as it is, uncopied: the common case of a push from one
-// service's SDK batch of one trace, and of a one-gateway fleet.
+// service's SDK batch of one trace, and of a one-gateway fleet. With take,
+// the caller gives the push up and items are moved into the parts rather
+// than copied; without, the push is left as it was (a queued push that
+// may be retried).
 
 // splitTraces routes each span by its trace id.
-func splitTraces(td ptrace.Traces, route func(uint64) string) map[string]ptrace.Traces {
+func splitTraces(td ptrace.Traces, route func(uint64) string, take bool) map[string]ptrace.Traces {
 	var only string
 	uniform := true
 	rss := td.ResourceSpans()
@@ -69,7 +72,11 @@ func splitTraces(td ptrace.Traces, route func(uint64) string) map[string]ptrace.
 					dst.SetSchemaUrl(ss.SchemaUrl())
 					scopeOf[ep] = dst
 				}
-				span.CopyTo(dst.Spans().AppendEmpty())
+				if take {
+					span.MoveTo(dst.Spans().AppendEmpty())
+				} else {
+					span.CopyTo(dst.Spans().AppendEmpty())
+				}
 			}
 		}
 	}
@@ -89,7 +96,7 @@ func logKey(lr plog.LogRecord, hints *tracehint.Reader, resKey uint64) uint64 {
 }
 
 // splitLogs routes each log record by logKey.
-func splitLogs(ld plog.Logs, hints *tracehint.Reader, route func(uint64) string) map[string]plog.Logs {
+func splitLogs(ld plog.Logs, hints *tracehint.Reader, route func(uint64) string, take bool) map[string]plog.Logs {
 	var only string
 	uniform := true
 	rls := ld.ResourceLogs()
@@ -145,7 +152,11 @@ func splitLogs(ld plog.Logs, hints *tracehint.Reader, route func(uint64) string)
 					dst.SetSchemaUrl(sl.SchemaUrl())
 					scopeOf[ep] = dst
 				}
-				lr.CopyTo(dst.LogRecords().AppendEmpty())
+				if take {
+					lr.MoveTo(dst.LogRecords().AppendEmpty())
+				} else {
+					lr.CopyTo(dst.LogRecords().AppendEmpty())
+				}
 			}
 		}
 	}
@@ -154,7 +165,7 @@ func splitLogs(ld plog.Logs, hints *tracehint.Reader, route func(uint64) string)
 
 // splitMetrics routes each resource's metrics by resourceKey, so a
 // service's series stay on one gateway.
-func splitMetrics(md pmetric.Metrics, route func(uint64) string) map[string]pmetric.Metrics {
+func splitMetrics(md pmetric.Metrics, route func(uint64) string, take bool) map[string]pmetric.Metrics {
 	rms := md.ResourceMetrics()
 	eps := make([]string, rms.Len())
 	uniform := true
@@ -175,7 +186,11 @@ func splitMetrics(md pmetric.Metrics, route func(uint64) string) map[string]pmet
 			part = pmetric.NewMetrics()
 			parts[eps[i]] = part
 		}
-		rms.At(i).CopyTo(part.ResourceMetrics().AppendEmpty())
+		if take {
+			rms.At(i).MoveTo(part.ResourceMetrics().AppendEmpty())
+		} else {
+			rms.At(i).CopyTo(part.ResourceMetrics().AppendEmpty())
+		}
 	}
 	return parts
 }

@@ -15,25 +15,25 @@ func TestSplitPassesUniformPushUncopied(t *testing.T) {
 	hints := tracehint.DefaultReader()
 	one := func(uint64) string { return "http://a:4319" }
 	td := fleetTraces(1, seq(0, 50))
-	parts := splitTraces(td, one)
+	parts := splitTraces(td, one, false)
 	require.Len(t, parts, 1)
 	assert.Equal(t, td, parts["http://a:4319"], "the same Traces, not a copy")
 	ld := fleetLogs(1, seq(0, 50))
-	assert.Equal(t, ld, splitLogs(ld, &hints, one)["http://a:4319"])
+	assert.Equal(t, ld, splitLogs(ld, &hints, one, false)["http://a:4319"])
 	md := fleetMetrics("cart", "payment")
-	assert.Equal(t, md, splitMetrics(md, one)["http://a:4319"])
+	assert.Equal(t, md, splitMetrics(md, one, false)["http://a:4319"])
 
 	none := func(uint64) string { return "" }
-	assert.Nil(t, splitTraces(td, none), "an empty ring routes nothing")
-	assert.Nil(t, splitLogs(ld, &hints, none))
-	assert.Nil(t, splitMetrics(md, none))
+	assert.Nil(t, splitTraces(td, none, false), "an empty ring routes nothing")
+	assert.Nil(t, splitLogs(ld, &hints, none, false))
+	assert.Nil(t, splitMetrics(md, none, false))
 }
 
 func TestSplitKeepsResourceAndScope(t *testing.T) {
 	hints := tracehint.DefaultReader()
 	ring := newHashRing([]string{"http://a:4319", "http://b:4319"})
 	td := fleetTraces(1, seq(0, 100))
-	parts := splitTraces(td, ring.lookup)
+	parts := splitTraces(td, ring.lookup, false)
 	require.Len(t, parts, 2)
 	total := 0
 	for ep, part := range parts {
@@ -56,7 +56,7 @@ func TestSplitKeepsResourceAndScope(t *testing.T) {
 	withID := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().AppendEmpty()
 	withID.SetTraceID(fleetTraceID(1, 7))
 	withID.Attributes().PutStr("trace_id", fleetTraceID(1, 8).String())
-	logParts := splitLogs(ld, &hints, ring.lookup)
+	logParts := splitLogs(ld, &hints, ring.lookup, false)
 	logs := 0
 	for ep, part := range logParts {
 		logs += part.LogRecordCount()
@@ -76,4 +76,23 @@ func TestSplitKeepsResourceAndScope(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 202, logs)
+}
+
+// Taking a push moves its items: the parts hold the same data as a copy.
+func TestSplitTakeEqualsCopy(t *testing.T) {
+	hints := tracehint.DefaultReader()
+	ring := newHashRing(gatewayURLs(3))
+	td := fleetTraces(1, seq(0, 100))
+	copied := splitTraces(td, ring.lookup, false)
+	taken := splitTraces(td, ring.lookup, true)
+	require.Len(t, taken, 3)
+	for ep, part := range copied {
+		assertTracesEqual(t, part, taken[ep])
+	}
+	ld := fleetLogs(1, seq(0, 100))
+	copiedLogs := splitLogs(ld, &hints, ring.lookup, false)
+	takenLogs := splitLogs(ld, &hints, ring.lookup, true)
+	for ep, part := range copiedLogs {
+		assertLogsEqual(t, part, takenLogs[ep])
+	}
 }
