@@ -64,8 +64,8 @@ type router struct {
 
 	// departed holds the shutdowns of endpoints that left the fleet.
 	departed sync.WaitGroup
-	// rebuilds holds the timers that bring a down endpoint back.
-	timers []*time.Timer
+	// rejoin holds, per endpoint marked down, the timer that brings it back.
+	rejoin map[string]*time.Timer
 }
 
 // routers holds one router per configuration, as exporters does for the
@@ -88,6 +88,7 @@ func newRouter(cfg *Config, set exporter.Settings, lookupHost func(context.Conte
 		ring:      newHashRing(nil),
 		members:   map[string]bool{},
 		downUntil: map[string]time.Time{},
+		rejoin:    map[string]*time.Timer{},
 		endpoints: map[string]*endpointExporter{},
 		stopping:  make(chan struct{}),
 	}
@@ -136,7 +137,7 @@ func (r *router) Shutdown(ctx context.Context) error {
 	}
 	r.stopped = true
 	close(r.stopping)
-	for _, t := range r.timers {
+	for _, t := range r.rejoin {
 		t.Stop()
 	}
 	// The ring stays: data drained from a down endpoint's queue is still
@@ -183,6 +184,10 @@ func (r *router) setMembers(list []string) {
 		}
 		delete(r.endpoints, url)
 		delete(r.downUntil, url)
+		if t := r.rejoin[url]; t != nil {
+			t.Stop()
+			delete(r.rejoin, url)
+		}
 		r.departed.Add(1)
 		go func() {
 			defer r.departed.Done()
@@ -241,13 +246,17 @@ func (r *router) markDown(url string) {
 	r.logger.Warn("Routing endpoint unreachable: out of the ring, its data rerouted",
 		zap.String("endpoint", url), zap.Duration("down_for", downFor))
 	r.rebuildLocked()
-	r.timers = append(r.timers, time.AfterFunc(downFor, func() {
+	if t := r.rejoin[url]; t != nil {
+		t.Stop()
+	}
+	r.rejoin[url] = time.AfterFunc(downFor, func() {
 		r.mu.Lock()
 		defer r.mu.Unlock()
+		delete(r.rejoin, url)
 		if !r.stopped {
 			r.rebuildLocked()
 		}
-	}))
+	})
 }
 
 // isMember reports whether url is in the resolved fleet.

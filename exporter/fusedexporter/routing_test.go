@@ -450,3 +450,31 @@ func freeLoopbackPort(t *testing.T) int {
 	t.Fatal("no port free on both loopback addresses")
 	return 0
 }
+
+// A gateway taken out of the ring as unreachable comes back after
+// 'down_for' and gets its own traces again.
+func TestRoutingEndpointRejoinsAfterDownFor(t *testing.T) {
+	up := startFakeReceiver(t, "", nil)
+	lateAddr := reserveAddr(t)
+	late := "http://" + lateAddr
+	cfg := withMemoryQueue(routingConfig(up.endpoint(), late))
+	cfg.Routing.Get().OnEndpointFailure = EndpointFailureReroute
+	cfg.Routing.Get().DownFor = 200 * time.Millisecond
+	r := startRouter(t, cfg, nil)
+
+	const traces = 100
+	ctx := context.Background()
+	require.NoError(t, r.consumeTraces(ctx, fleetTraces(1, seq(0, traces))))
+	require.Eventually(t, func() bool { return viewOf(up).spans == 2*traces }, 10*time.Second, 10*time.Millisecond,
+		"the unreachable gateway's traces rerouted to the live one")
+	lateReceiver := startFakeReceiver(t, lateAddr, nil)
+	require.Eventually(t, func() bool { return len(r.ringEndpoints()) == 2 }, 5*time.Second, 10*time.Millisecond,
+		"the gateway back in the ring after down_for")
+	require.NoError(t, r.consumeTraces(ctx, fleetTraces(2, seq(0, traces))))
+	require.Eventually(t, func() bool { return viewOf(up).spans+viewOf(lateReceiver).spans == 4*traces }, 10*time.Second, 10*time.Millisecond)
+	ring := newHashRing([]string{up.endpoint(), late})
+	for tid := range viewOf(lateReceiver).spanTraces {
+		require.Equal(t, late, ring.lookup(traceKey(tid)), "trace %s on the gateway that came back", tid)
+	}
+	assert.Positive(t, viewOf(lateReceiver).spans, "the gateway that came back gets its share")
+}

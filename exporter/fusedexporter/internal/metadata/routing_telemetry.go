@@ -15,7 +15,8 @@ type RoutingTelemetry struct {
 	// RoutingResolutions counts resolver lookups, by "outcome" (success,
 	// failure).
 	RoutingResolutions metric.Int64Counter
-	// RoutingMembershipChanges counts changes of the resolved endpoint list.
+	// RoutingMembershipChanges counts changes of the resolved endpoint list,
+	// the first resolution included.
 	RoutingMembershipChanges metric.Int64Counter
 	// RoutedItems counts items handed to an endpoint's queue, by "signal".
 	RoutedItems metric.Int64Counter
@@ -42,7 +43,7 @@ func NewRoutingTelemetry(settings component.TelemetrySettings) (*RoutingTelemetr
 		metric.WithUnit("{lookups}"))
 	errs = errors.Join(errs, err)
 	rt.RoutingMembershipChanges, err = meter.Int64Counter("otelcol_exporter_fused_routing_membership_changes",
-		metric.WithDescription("Changes of the resolved endpoint list."),
+		metric.WithDescription("Changes of the resolved endpoint list, the first resolution included."),
 		metric.WithUnit("{changes}"))
 	errs = errors.Join(errs, err)
 	rt.RoutedItems, err = meter.Int64Counter("otelcol_exporter_fused_routed_items",
