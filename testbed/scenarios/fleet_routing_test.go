@@ -142,7 +142,11 @@ func freeTCPPort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startFleetProcess(t *testing.T, bin collectorBinary, dir, name, config string, healthPort, metricsPort int) *fleetProcess {
+// startFleetProcess starts a collector and waits until it is healthy. A
+// collector that exits while starting is an error, so the caller can try
+// again on other ports: a port found free can be taken by another process
+// before the collector binds it.
+func startFleetProcess(t *testing.T, bin collectorBinary, dir, name, config string, healthPort, metricsPort int) (*fleetProcess, error) {
 	t.Helper()
 	cfgPath := filepath.Join(dir, name+".yaml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
@@ -167,7 +171,8 @@ func startFleetProcess(t *testing.T, bin collectorBinary, dir, name, config stri
 		select {
 		case err := <-p.exited:
 			p.exited <- err
-			t.Fatalf("%s exited while starting: %v (log: %s)", name, err, filepath.Join(dir, name+".log"))
+			p.cmd = nil
+			return nil, fmt.Errorf("%s exited while starting: %v (log: %s)", name, err, filepath.Join(dir, name+".log"))
 		default:
 		}
 		if resp, err := http.Get(p.health); err == nil {
@@ -184,7 +189,27 @@ func startFleetProcess(t *testing.T, bin collectorBinary, dir, name, config stri
 	if p.proc, err = process.NewProcess(int32(p.cmd.Process.Pid)); err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return p, nil
+}
+
+// fleetStartAttempts is how often a collector is started on fresh ports.
+const fleetStartAttempts = 5
+
+// startWithRetry calls start until a collector runs, each attempt on fresh
+// ports.
+func startWithRetry[T any](t *testing.T, start func() (T, error)) T {
+	t.Helper()
+	var err error
+	for range fleetStartAttempts {
+		var v T
+		if v, err = start(); err == nil {
+			return v
+		}
+		progress("%v; starting again on other ports", err)
+	}
+	t.Fatal(err)
+	var zero T
+	return zero
 }
 
 // cpuSeconds is the process's user + system CPU time so far.
@@ -221,6 +246,14 @@ type fleetGateway struct {
 
 func startFleetGateway(t *testing.T, bin collectorBinary, dir string, i int) *fleetGateway {
 	t.Helper()
+	return startWithRetry(t, func() (*fleetGateway, error) { return tryFleetGateway(t, bin, dir, i) })
+}
+
+func tryFleetGateway(t *testing.T, bin collectorBinary, dir string, i int) (*fleetGateway, error) {
+	t.Helper()
+	if err := os.RemoveAll(filepath.Join(dir, fmt.Sprintf("gateway-%d.duckdb", i))); err != nil {
+		return nil, err
+	}
 	health, metrics, query, fused := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t), freeTCPPort(t)
 	config := fmt.Sprintf(`
 extensions:
@@ -260,9 +293,12 @@ service:
     logs: {receivers: [otlpgo], processors: [fusion], exporters: [fusionstore]}
     metrics: {receivers: [otlpgo], processors: [fusion], exporters: [fusionstore]}
 `, health, filepath.Join(dir, fmt.Sprintf("gateway-%d.duckdb", i)), query, freeTCPPort(t), freeTCPPort(t), fused, metrics)
-	p := startFleetProcess(t, bin, dir, fmt.Sprintf("gateway-%d", i), config, health, metrics)
+	p, err := startFleetProcess(t, bin, dir, fmt.Sprintf("gateway-%d", i), config, health, metrics)
+	if err != nil {
+		return nil, err
+	}
 	return &fleetGateway{fleetProcess: p, fusedURL: fmt.Sprintf("http://127.0.0.1:%d", fused),
-		queryURL: fmt.Sprintf("http://127.0.0.1:%d/v1/query", query)}
+		queryURL: fmt.Sprintf("http://127.0.0.1:%d/v1/query", query)}, nil
 }
 
 // fleetAgent is an agent: OTLP/gRPC in, the fused exporter out.
@@ -272,6 +308,11 @@ type fleetAgent struct {
 }
 
 func startFleetAgent(t *testing.T, bin collectorBinary, dir string, i int, exporterYAML string) *fleetAgent {
+	t.Helper()
+	return startWithRetry(t, func() (*fleetAgent, error) { return tryFleetAgent(t, bin, dir, i, exporterYAML) })
+}
+
+func tryFleetAgent(t *testing.T, bin collectorBinary, dir string, i int, exporterYAML string) (*fleetAgent, error) {
 	t.Helper()
 	health, metrics, grpcPort := freeTCPPort(t), freeTCPPort(t), freeTCPPort(t)
 	config := fmt.Sprintf(`
@@ -303,8 +344,11 @@ service:
     traces: {receivers: [otlpgo], exporters: [fused]}
     logs: {receivers: [otlpgo], exporters: [fused]}
 `, health, grpcPort, freeTCPPort(t), freeTCPPort(t), exporterYAML, metrics)
-	p := startFleetProcess(t, bin, dir, fmt.Sprintf("agent-%d", i), config, health, metrics)
-	return &fleetAgent{fleetProcess: p, grpcAddr: fmt.Sprintf("127.0.0.1:%d", grpcPort)}
+	p, err := startFleetProcess(t, bin, dir, fmt.Sprintf("agent-%d", i), config, health, metrics)
+	if err != nil {
+		return nil, err
+	}
+	return &fleetAgent{fleetProcess: p, grpcAddr: fmt.Sprintf("127.0.0.1:%d", grpcPort)}, nil
 }
 
 // fleetSender is one node's application: spans to one agent, logs to the
