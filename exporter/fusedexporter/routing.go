@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
@@ -57,6 +58,8 @@ type router struct {
 	ring      *hashRing
 	members   map[string]bool // resolved endpoints
 	downUntil map[string]time.Time
+	// endpoints is replaced, never changed in place: snapshot hands it out
+	// to be read without the lock.
 	endpoints map[string]*endpointExporter
 	stopped   bool
 	// stopping is closed by Shutdown: departed endpoints stop waiting.
@@ -164,9 +167,10 @@ func (r *router) setMembers(list []string) {
 	}
 	r.telemetry.RoutingMembershipChanges.Add(context.Background(), 1)
 	next := make(map[string]bool, len(list))
+	endpoints := maps.Clone(r.endpoints)
 	for _, url := range list {
 		next[url] = true
-		if r.endpoints[url] != nil {
+		if endpoints[url] != nil {
 			continue
 		}
 		ep, err := r.newEndpoint(url)
@@ -176,13 +180,13 @@ func (r *router) setMembers(list []string) {
 			delete(next, url)
 			continue
 		}
-		r.endpoints[url] = ep
+		endpoints[url] = ep
 	}
-	for url, ep := range r.endpoints {
+	for url, ep := range endpoints {
 		if next[url] {
 			continue
 		}
-		delete(r.endpoints, url)
+		delete(endpoints, url)
 		delete(r.downUntil, url)
 		if t := r.rejoin[url]; t != nil {
 			t.Stop()
@@ -201,6 +205,7 @@ func (r *router) setMembers(list []string) {
 		}()
 	}
 	r.members = next
+	r.endpoints = endpoints
 	r.logger.Info("Routing endpoints changed", zap.Strings("endpoints", list))
 	r.rebuildLocked()
 }

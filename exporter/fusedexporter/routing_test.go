@@ -478,3 +478,56 @@ func TestRoutingEndpointRejoinsAfterDownFor(t *testing.T) {
 	}
 	assert.Positive(t, viewOf(lateReceiver).spans, "the gateway that came back gets its share")
 }
+
+// Pushes keep flowing while the fleet changes under them: nothing is lost
+// and no trace is split, whatever endpoint set each push met.
+func TestRoutingMembershipChangesUnderLoad(t *testing.T) {
+	receivers := []*fakeReceiver{startFakeReceiver(t, "", nil), startFakeReceiver(t, "", nil), startFakeReceiver(t, "", nil)}
+	path := filepath.Join(t.TempDir(), "gateways.txt")
+	writeList := func(frs ...*fakeReceiver) {
+		var b strings.Builder
+		for _, fr := range frs {
+			b.WriteString(fr.endpoint() + "\n")
+		}
+		require.NoError(t, os.WriteFile(path+".tmp", []byte(b.String()), 0o600))
+		require.NoError(t, os.Rename(path+".tmp", path))
+	}
+	writeList(receivers...)
+	cfg := withMemoryQueue(routingConfig())
+	cfg.RetryConfig.MaxInterval = 20 * time.Millisecond
+	rc := cfg.Routing.Get()
+	rc.Resolver.Static = configoptional.None[StaticResolverConfig]()
+	rc.Resolver.File = configoptional.Some(FileResolverConfig{Path: path, Interval: 5 * time.Millisecond})
+	r := startRouter(t, cfg, nil)
+
+	const pushes, perPush = 60, 20
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := range pushes {
+			// Each push carries whole traces of its own.
+			assert.NoError(t, r.consumeTraces(context.Background(), fleetTraces(1, seq(i*perPush, (i+1)*perPush))))
+			time.Sleep(2 * time.Millisecond)
+		}
+	})
+	for i := range 12 {
+		if i%2 == 0 {
+			writeList(receivers[0], receivers[2])
+		} else {
+			writeList(receivers...)
+		}
+		time.Sleep(15 * time.Millisecond)
+	}
+	wg.Wait()
+	require.Eventually(t, func() bool {
+		total := 0
+		for _, fr := range receivers {
+			total += viewOf(fr).spans
+		}
+		return total == 2*pushes*perPush
+	}, 10*time.Second, 10*time.Millisecond, "every span delivered")
+	for n, fr := range receivers {
+		for tid, c := range viewOf(fr).spanTraces {
+			assert.Equal(t, 2, c, "trace %s at receiver %d", tid, n)
+		}
+	}
+}
