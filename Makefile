@@ -4,7 +4,7 @@ BIN       := bin/otelcol-fusion
 CONFIG    ?= distro/config.yaml
 FUZZTIME  ?= 60s
 
-.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-fused testbed-stock testbed-smoke bench bench-codecs bench-store bench-raftwal bench-sdk bench-diagnose diagnose-eval fuzz lint generate check-generate tidy clean
+.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-fused testbed-fleet testbed-stock testbed-smoke bench bench-codecs bench-store bench-raftwal bench-sdk bench-diagnose diagnose-eval fuzz lint generate check-generate tidy clean
 
 all: build
 
@@ -63,6 +63,11 @@ testbed: build testbed-stock
 testbed-fused: build testbed-stock
 	cd testbed && TESTBED=1 TESTBED_RESULTS=../results/stream TESTBED_WORKDIR=../results/tmp \
 	  $(GO) test -count=1 -v -timeout 20m -run '^TestFused$$' ./scenarios
+
+## testbed-fleet: build otelcol-fusion and run the routing fleet scenario (2 agents -> 3 gateways with the fusion processor and the store; routing beside direct sending, 3 interleaved repetitions), write testbed/results/fleet/ (~6 min on 2 cores)
+testbed-fleet: build
+	cd testbed && TESTBED=1 TESTBED_RESULTS=../results TESTBED_WORKDIR=../results/tmp \
+	  $(GO) test -count=1 -v -timeout 30m -run '^TestFleetRouting$$' ./scenarios
 
 ## testbed-stock: build the baseline, a stock collector from testbed/stock/builder-config.yaml, into testbed/bin/
 testbed-stock:

@@ -58,6 +58,10 @@ type Config struct {
 	// Stream sends frames in otlpgo stream mode (stream.go).
 	Stream StreamConfig `mapstructure:"stream"`
 
+	// Routing, when set, replaces 'endpoint' with a fleet of gateways chosen
+	// by trace id; the queue and retry settings above apply per endpoint.
+	Routing configoptional.Optional[RoutingConfig] `mapstructure:"routing"`
+
 	// hasStore records a 'store' key: the store moved to the fusionstore
 	// extension and exporter, and Validate says so.
 	hasStore bool
@@ -106,7 +110,12 @@ func (cfg *Config) Validate() error {
 		return errStoreMoved
 	}
 	var errs error
-	if cfg.ClientConfig.Endpoint == "" {
+	if cfg.Routing.HasValue() {
+		errs = cfg.Routing.Get().validate()
+		if cfg.ClientConfig.Endpoint != "" {
+			errs = errors.Join(errs, errors.New("'endpoint' and 'routing' are exclusive: routing names the endpoints"))
+		}
+	} else if cfg.ClientConfig.Endpoint == "" {
 		errs = errors.Join(errs, errors.New("'endpoint' must be set"))
 	} else if _, err := fusedURL(cfg.ClientConfig.Endpoint); err != nil {
 		errs = errors.Join(errs, err)

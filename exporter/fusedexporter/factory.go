@@ -44,6 +44,7 @@ func createDefaultConfig() component.Config {
 		Flush:            FlushConfig{Timeout: defaultFlushTimeout, MaxItems: defaultFlushMaxItems},
 		QueueConfig:      configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
 		RetryConfig:      configretry.NewDefaultBackOffConfig(),
+		Routing:          configoptional.Default(defaultRoutingConfig()),
 	}
 }
 
@@ -76,6 +77,9 @@ func helperOptions(cfg *Config, shared *sharedcomponent.Component[*fusedExporter
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	fCfg := cfg.(*Config)
+	if fCfg.Routing.HasValue() {
+		return createRoutedTraces(ctx, set, fCfg)
+	}
 	shared, err := sharedExporter(set, fCfg)
 	if err != nil {
 		return nil, err
@@ -90,6 +94,9 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	fCfg := cfg.(*Config)
+	if fCfg.Routing.HasValue() {
+		return createRoutedLogs(ctx, set, fCfg)
+	}
 	shared, err := sharedExporter(set, fCfg)
 	if err != nil {
 		return nil, err
@@ -104,6 +111,9 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
 	fCfg := cfg.(*Config)
+	if fCfg.Routing.HasValue() {
+		return createRoutedMetrics(ctx, set, fCfg)
+	}
 	shared, err := sharedExporter(set, fCfg)
 	if err != nil {
 		return nil, err

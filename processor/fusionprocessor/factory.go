@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/processor/processorhelper"
 
 	"github.com/otelfusion/otelfusion/internal/sharedcomponent"
+	"github.com/otelfusion/otelfusion/internal/tracehint"
 	"github.com/otelfusion/otelfusion/processor/fusionprocessor/internal/metadata"
 )
 
@@ -27,15 +28,16 @@ func NewFactory() processor.Factory {
 }
 
 func createDefaultConfig() component.Config {
+	hints := tracehint.DefaultReader()
 	return &Config{
 		Attributes: AttributesConfig{
 			Service:        "service.name",
 			Tenant:         "tenant.id",
-			TraceID:        []string{"trace_id", "traceId", "trace.id"},
-			SpanID:         []string{"span_id", "spanId", "span.id"},
-			Traceparent:    []string{"traceparent"},
-			DatadogTraceID: []string{"dd.trace_id"},
-			DatadogSpanID:  []string{"dd.span_id"},
+			TraceID:        hints.TraceID,
+			SpanID:         hints.SpanID,
+			Traceparent:    hints.Traceparent,
+			DatadogTraceID: hints.DatadogTraceID,
+			DatadogSpanID:  hints.DatadogSpanID,
 		},
 		Model: ModelConfig{
 			Operation: "fusion.operation",

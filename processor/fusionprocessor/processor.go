@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelfusion/otelfusion/internal/tracehint"
 	"github.com/otelfusion/otelfusion/processor/fusionprocessor/internal/metadata"
 )
 
@@ -35,11 +36,11 @@ var (
 	reasonNoTraceContext = metric.WithAttributeSet(attributeSet("reason", "no_trace_context"))
 	reasonSpanNotSeen    = metric.WithAttributeSet(attributeSet("reason", "span_not_seen"))
 	reasonBufferFull     = metric.WithAttributeSet(attributeSet("reason", "buffer_full"))
-	hintReasons          = map[hintError]metric.AddOption{
-		hintBadHex:      metric.WithAttributeSet(attributeSet("reason", hintBadHex.String())),
-		hintWrongLength: metric.WithAttributeSet(attributeSet("reason", hintWrongLength.String())),
-		hintAllZeros:    metric.WithAttributeSet(attributeSet("reason", hintAllZeros.String())),
-		hintBadFormat:   metric.WithAttributeSet(attributeSet("reason", hintBadFormat.String())),
+	hintReasons          = map[tracehint.Error]metric.AddOption{
+		tracehint.BadHex:      metric.WithAttributeSet(attributeSet("reason", tracehint.BadHex.String())),
+		tracehint.WrongLength: metric.WithAttributeSet(attributeSet("reason", tracehint.WrongLength.String())),
+		tracehint.AllZeros:    metric.WithAttributeSet(attributeSet("reason", tracehint.AllZeros.String())),
+		tracehint.BadFormat:   metric.WithAttributeSet(attributeSet("reason", tracehint.BadFormat.String())),
 	}
 )
 
@@ -55,7 +56,7 @@ type fusionProcessor struct {
 	now         func() time.Time
 	releaseTick time.Duration
 
-	hints   hintReader
+	hints   tracehint.Reader
 	index   *spanIndex
 	derived *derivedMetrics
 
@@ -86,12 +87,12 @@ func newFusionProcessor(cfg *Config, set processor.Settings) (*fusionProcessor, 
 		tb:          tb,
 		now:         time.Now,
 		releaseTick: min(maxReleaseTick, max(cfg.LateLogs.MaxDelay/4, time.Millisecond)),
-		hints: hintReader{
-			traceID:     cfg.Attributes.TraceID,
-			spanID:      cfg.Attributes.SpanID,
-			traceparent: cfg.Attributes.Traceparent,
-			ddTraceID:   cfg.Attributes.DatadogTraceID,
-			ddSpanID:    cfg.Attributes.DatadogSpanID,
+		hints: tracehint.Reader{
+			TraceID:        cfg.Attributes.TraceID,
+			SpanID:         cfg.Attributes.SpanID,
+			Traceparent:    cfg.Attributes.Traceparent,
+			DatadogTraceID: cfg.Attributes.DatadogTraceID,
+			DatadogSpanID:  cfg.Attributes.DatadogSpanID,
 		},
 		index: newSpanIndex(cfg.Index.MaxEntries, int64(cfg.Index.TTL), cfg.LateLogs.MaxBuffered),
 		wake:  make(chan struct{}, 1),
@@ -303,7 +304,7 @@ func (p *fusionProcessor) processLogs(ctx context.Context, ld plog.Logs, next co
 	emit := p.emitMetrics.Load()
 	var rec recorder
 	var counts logCounts
-	badHint := func(e hintError) { p.tb.InvalidHints.Add(context.Background(), 1, hintReasons[e]) }
+	badHint := func(e tracehint.Error) { p.tb.InvalidHints.Add(context.Background(), 1, hintReasons[e]) }
 	// A buffered log keeps its request's client info (the tenant, auth), so
 	// it goes on later as if it had not waited. One copy serves the batch.
 	var clientInfo *client.Info
@@ -381,7 +382,7 @@ func (p *fusionProcessor) processLogs(ctx context.Context, ld plog.Logs, next co
 
 // normalize fills what the model can know from the record itself: trace
 // and span ids from attribute hints, and the timestamp from the observed one.
-func (p *fusionProcessor) normalize(lr plog.LogRecord, badHint func(hintError)) {
+func (p *fusionProcessor) normalize(lr plog.LogRecord, badHint func(tracehint.Error)) {
 	if lr.Timestamp() == 0 && lr.ObservedTimestamp() != 0 {
 		lr.SetTimestamp(lr.ObservedTimestamp())
 	}
@@ -389,7 +390,7 @@ func (p *fusionProcessor) normalize(lr plog.LogRecord, badHint func(hintError)) 
 	if !tid.IsEmpty() && !sid.IsEmpty() {
 		return
 	}
-	htid, hsid := p.hints.read(lr.Attributes(), badHint)
+	htid, hsid := p.hints.Read(lr.Attributes(), badHint)
 	if tid.IsEmpty() && !htid.IsEmpty() {
 		lr.SetTraceID(htid)
 	}

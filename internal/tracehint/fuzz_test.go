@@ -1,4 +1,4 @@
-package fusionprocessor
+package tracehint
 
 import (
 	"encoding/hex"
@@ -19,23 +19,23 @@ func FuzzTraceHints(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if tid, e := parseTraceID(s); e == hintOK {
+		if tid, e := ParseTraceID(s); e == OK {
 			if tid.IsEmpty() || hex.EncodeToString(tid[:]) != strings.ToLower(s) {
 				t.Fatalf("trace id %q parsed to %x", s, tid)
 			}
 		}
-		if sid, e := parseSpanID(s); e == hintOK {
+		if sid, e := ParseSpanID(s); e == OK {
 			if sid.IsEmpty() || hex.EncodeToString(sid[:]) != strings.ToLower(s) {
 				t.Fatalf("span id %q parsed to %x", s, sid)
 			}
 		}
-		if tid, sid, e := parseTraceparent(s); e == hintOK {
+		if tid, sid, e := ParseTraceparent(s); e == OK {
 			if tid.IsEmpty() || sid.IsEmpty() ||
 				hex.EncodeToString(tid[:]) != strings.ToLower(s[3:35]) || hex.EncodeToString(sid[:]) != strings.ToLower(s[36:52]) {
 				t.Fatalf("traceparent %q parsed to %x-%x", s, tid, sid)
 			}
 		}
-		if tid, e := parseDatadogTraceID(s); e == hintOK {
+		if tid, e := ParseDatadogTraceID(s); e == OK {
 			if tid.IsEmpty() {
 				t.Fatalf("datadog trace id %q parsed to zeros", s)
 			}
@@ -46,7 +46,7 @@ func FuzzTraceHints(f *testing.F) {
 				}
 			}
 		}
-		if sid, e := parseDatadogSpanID(s); e == hintOK && sid.IsEmpty() {
+		if sid, e := ParseDatadogSpanID(s); e == OK && sid.IsEmpty() {
 			t.Fatalf("datadog span id %q parsed to zeros", s)
 		}
 	})
