@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -161,7 +162,11 @@ type measure struct {
 	Received      uint64 `json:"received"`
 	DerivedPoints uint64 `json:"derived_points"`
 	Exact         bool   `json:"exact"`
-	Errors        uint64 `json:"errors"`
+	// Stored is what the embedded store held at the last held step (store
+	// pipelines only); StoreExact that it was every span sent, once.
+	Stored     uint64 `json:"stored,omitempty"`
+	StoreExact bool   `json:"store_exact,omitempty"`
+	Errors     uint64 `json:"errors"`
 
 	ItemsPerSecond float64 `json:"items_per_s"`
 	CPUPercent     float64 `json:"cpu_percent"`
@@ -172,6 +177,9 @@ type measure struct {
 	HarnessCPU     float64 `json:"harness_cpu_percent"`
 	CPULimit       float64 `json:"cpu_limit_percent"`
 	RAMLimit       float64 `json:"ram_limit_mib"`
+	// LoadAverage is the machine's one-minute load average when the row was
+	// measured: other work on the shared cores shows here.
+	LoadAverage float64 `json:"load_average,omitempty"`
 
 	// Saturation only.
 	Saturated   bool   `json:"saturated"`
@@ -194,6 +202,24 @@ func (m *measure) window(a, b snapshot) {
 	if items > 0 {
 		m.CPUPerMillion = cpu / float64(items) * 1e6
 	}
+}
+
+// loadAverage is the machine's one-minute load average (/proc/loadavg), 0
+// where there is none.
+func loadAverage() float64 {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(raw))
+	if len(fields) == 0 {
+		return 0
+	}
+	v, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		return 0
+	}
+	return v
 }
 
 func envInt(key string, fallback int) int {

@@ -31,7 +31,12 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if dir := os.Getenv("TESTBED_RESULTS"); dir != "" && len(measures) > 0 {
 		dir = fromStartDir(dir)
-		if err := writeReport(dir, measures); err != nil {
+		write := writeReport
+		if os.Getenv("TESTBED_REPORT") == "store" {
+			// `make testbed-store`: its own files, beside the full run's.
+			write = writeStoreReport
+		}
+		if err := write(dir, measures); err != nil {
 			fmt.Fprintf(os.Stderr, "testbed: writing the report: %v\n", err)
 			code = 1
 		} else {
