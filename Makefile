@@ -4,7 +4,7 @@ BIN       := bin/otelcol-fusion
 CONFIG    ?= distro/config.yaml
 FUZZTIME  ?= 60s
 
-.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-stock testbed-smoke bench bench-store bench-raftwal fuzz lint generate check-generate tidy clean
+.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-store testbed-stock testbed-smoke bench bench-store bench-raftwal fuzz lint generate check-generate tidy clean
 
 all: build
 
@@ -55,6 +55,14 @@ e2e:
 testbed: build testbed-stock
 	cd testbed && TESTBED=1 TESTBED_RESULTS=../results TESTBED_WORKDIR=../results/tmp \
 	  $(GO) test -count=1 -v -timeout 30m -run '^(TestCollectorConfigs|TestStandard|TestFused|TestSaturation)$$' ./scenarios
+
+## testbed-store: the saturation ramp (traces over OTLP/gRPC) of the stock and otelcol-fusion pass-through and of
+## otelcol-fusion writing every span into its store, queue in memory and on raftwal (the default config's way), in
+## one run; writes testbed/results/store-saturation.md and .json (~6 min on 2 cores)
+testbed-store: build testbed-stock
+	cd testbed && TESTBED=1 TESTBED_REPORT=store TESTBED_RESULTS=../results TESTBED_WORKDIR=../results/tmp \
+	  $(GO) test -count=1 -v -timeout 30m \
+	  -run '^(TestCollectorConfigs|TestSaturation)$$/^(stock|fusion)$$/^(pass-through|store,_memory_queue|store,_raftwal_queue)$$/^otlp-grpc$$' ./scenarios
 
 ## testbed-stock: build the baseline, a stock collector from testbed/stock/builder-config.yaml, into testbed/bin/
 testbed-stock:

@@ -180,7 +180,7 @@ func rampUp(t *testing.T, c saturationCase) {
 	}
 	rc := s.stop()
 	if held == nil {
-		t.Errorf("%s %s: not even %d spans/s held: %s", c.bin.Name, c.pipeline.Name, saturationRates[0], reason)
+		t.Errorf("%s %s: not even %d spans/s held: %s", c.bin.Name, c.pipeline.Name, rates[0], reason)
 		return
 	}
 	// CPU per item over the top three held steps: less noise than one
