@@ -67,7 +67,7 @@ type pipeline struct {
 	// Name is the row label: "pass-through", "fusion", "fusion+quota", "raftwal queue",
 	// "store, memory queue", "store, raftwal queue".
 	Name string
-	// Processors, in order; batch is always last.
+	// Processors, in order; batch, where there is one, is last.
 	Processors []string
 	// RaftWAL puts the exporter's sending queue on the raftwal storage
 	// extension.

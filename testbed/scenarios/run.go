@@ -187,8 +187,20 @@ type measure struct {
 	CPUBound    bool   `json:"cpu_bound"`
 	FailureNote string `json:"failure,omitempty"`
 
+	// Steps are the saturation ramp's steps, held or not, in order.
+	Steps []rampStep `json:"steps,omitempty"`
+
 	// Finished is when the run ended.
 	Finished time.Time `json:"finished"`
+}
+
+// rampStep is one step of a saturation ramp.
+type rampStep struct {
+	Offered        float64 `json:"offered_items_per_s"`
+	ItemsPerSecond float64 `json:"items_per_s"`
+	CPUPercent     float64 `json:"cpu_percent"`
+	CPUPerMillion  float64 `json:"cpu_s_per_million"`
+	Held           bool    `json:"held"`
 }
 
 // window fills the rate and CPU figures of m from two snapshots.

@@ -111,6 +111,7 @@ func rampUp(t *testing.T, c saturationCase) {
 	var held *measure
 	var heldCPU, heldItems []float64 // per held step, for the CPU-s per million of the top three
 	var total signalCounts
+	var steps []rampStep
 	reason := "none: the top offered rate held"
 	for i, rate := range rates {
 		load := first
@@ -153,6 +154,7 @@ func rampUp(t *testing.T, c saturationCase) {
 			progress("saturation: %s %s: the store holds %d spans of %d acknowledged (%v)", c.bin.Name, c.pipeline.Name, stored, wantStored, storeErr)
 		}
 
+		steps = append(steps, rampStep{Offered: float64(rate), ItemsPerSecond: m.ItemsPerSecond, CPUPercent: m.CPUPercent, CPUPerMillion: m.CPUPerMillion})
 		switch {
 		case m.Errors > 0:
 			reason = fmt.Sprintf("errors at %d/s", rate)
@@ -171,6 +173,7 @@ func rampUp(t *testing.T, c saturationCase) {
 				m.Stored, m.StoreExact = stored, true
 			}
 			held = &m
+			steps[len(steps)-1].Held = true
 			secs := b.at.Sub(a.at).Seconds()
 			heldCPU = append(heldCPU, m.CPUPercent/100*secs)
 			heldItems = append(heldItems, m.ItemsPerSecond*secs)
@@ -193,6 +196,7 @@ func rampUp(t *testing.T, c saturationCase) {
 	held.CPUPerMillion = cpu / items * 1e6
 	held.Saturated = reason != "none: the top offered rate held"
 	held.StopReason = reason
+	held.Steps = steps
 	held.RAMMiBAvg, held.RAMMiBMax = float64(rc.RAMMiBAvg), float64(rc.RAMMiBMax)
 	held.CPUPercentMax = rc.CPUPercentMax
 	held.DerivedPoints = s.backend.DerivedPoints()

@@ -115,11 +115,22 @@ func storeMarkdown(ms []measure) string {
 	if haveMemory && haveDurable {
 		b.WriteString("## The cost of durability\n\n")
 		fmt.Fprintf(&b, "The two store rows differ only in where the store exporter's queue lives. With it on raftwal "+
-			"the collector spends **%s×** the CPU per span of the in-memory queue (%.2f against %.2f CPU-s per million spans), "+
-			"holds **%s×** its rate (%.0f against %.0f spans/s) and takes **%s×** its spans/s per core (%.0f against %.0f).\n\n",
-			ratio(durable.CPUPerMillion, memory.CPUPerMillion), durable.CPUPerMillion, memory.CPUPerMillion,
+			"the collector holds **%s×** the rate of the in-memory queue (%.0f against %.0f spans/s). "+
+			"Over their top three held steps it spends %s× the CPU per span (%.2f against %.2f CPU-s per million spans); "+
+			"the steps both held compare CPU at the same load:\n\n",
 			ratio(durable.ItemsPerSecond, memory.ItemsPerSecond), durable.ItemsPerSecond, memory.ItemsPerSecond,
-			ratio(perCore(durable), perCore(memory)), perCore(durable), perCore(memory))
+			ratio(durable.CPUPerMillion, memory.CPUPerMillion), durable.CPUPerMillion, memory.CPUPerMillion)
+		b.WriteString("| offered spans/s | memory queue: got/s | CPU-s per M | raftwal queue: got/s | CPU-s per M | raftwal / memory |\n|---:|---:|---:|---:|---:|---:|\n")
+		for _, pair := range commonHeldSteps(memory, durable) {
+			fmt.Fprintf(&b, "| %.0f | %.0f | %.2f | %.0f | %.2f | **%s** |\n", pair[0].Offered, pair[0].ItemsPerSecond, pair[0].CPUPerMillion,
+				pair[1].ItemsPerSecond, pair[1].CPUPerMillion, ratio(pair[1].CPUPerMillion, pair[0].CPUPerMillion))
+		}
+		b.WriteString("\n")
+		for _, m := range []measure{memory, durable} {
+			if note := latencyNote(m); note != "" {
+				b.WriteString(note + "\n\n")
+			}
+		}
 	}
 	if haveMemory && haveFusionPass {
 		b.WriteString("## The cost of the store\n\n")
@@ -132,4 +143,36 @@ func storeMarkdown(ms []measure) string {
 		b.WriteString(".\n")
 	}
 	return b.String()
+}
+
+// commonHeldSteps pairs the steps of two ramps at the offered rates both
+// held, in ramp order.
+func commonHeldSteps(a, b measure) [][2]rampStep {
+	var pairs [][2]rampStep
+	for _, sa := range a.Steps {
+		for _, sb := range b.Steps {
+			if sa.Held && sb.Held && sa.Offered == sb.Offered {
+				pairs = append(pairs, [2]rampStep{sa, sb})
+			}
+		}
+	}
+	return pairs
+}
+
+// latencyNote says when a ramp was stopped by back-pressure while the
+// collector had CPU to spare: then each of the closed-loop senders was
+// waiting on its Export, and senders × spans per Export / rate is how long
+// one took on average.
+func latencyNote(m measure) string {
+	if len(m.Steps) == 0 || !m.Saturated {
+		return ""
+	}
+	last := m.Steps[len(m.Steps)-1]
+	if last.Held || last.CPUPercent >= 75 || last.ItemsPerSecond <= 0 || !strings.HasPrefix(m.StopReason, "back-pressure") {
+		return ""
+	}
+	exportSeconds := float64(saturationWorkers*saturationBatch) / last.ItemsPerSecond
+	return fmt.Sprintf("The %s row was stopped by back-pressure at %.0f spans/s while its collector used %.0f%% of a core: "+
+		"the %d senders were waiting on their Export calls, about %.0f ms each (%d × %d spans / %.0f spans/s), not on the collector's CPU.",
+		m.Pipeline, last.Offered, last.CPUPercent, saturationWorkers, exportSeconds*1000, saturationWorkers, saturationBatch, last.ItemsPerSecond)
 }

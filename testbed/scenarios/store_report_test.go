@@ -15,9 +15,20 @@ func TestWriteStoreReport(t *testing.T) {
 		{Scenario: "saturation", Binary: "fusion", Pipeline: "pass-through", Protocol: "otlp-grpc", Sent: 800, Received: 800, Exact: true,
 			ItemsPerSecond: 250000, CPUPercent: 80, CPUPerMillion: 3.2, CPUBound: true, LoadAverage: 5},
 		{Scenario: "saturation", Binary: "fusion", Pipeline: withStoreMemory.Name, Protocol: "otlp-grpc", Sent: 700, Received: 700, Exact: true,
-			Stored: 700, StoreExact: true, ItemsPerSecond: 50000, CPUPercent: 100, CPUPerMillion: 20, CPUBound: true, LoadAverage: 7},
+			Stored: 700, StoreExact: true, ItemsPerSecond: 50000, CPUPercent: 100, CPUPerMillion: 20, CPUBound: true, LoadAverage: 7,
+			Saturated: true, StopReason: "store behind at 75000/s",
+			Steps: []rampStep{
+				{Offered: 30000, ItemsPerSecond: 29900, CPUPercent: 60, CPUPerMillion: 20, Held: true},
+				{Offered: 50000, ItemsPerSecond: 50000, CPUPercent: 100, CPUPerMillion: 20, Held: true},
+				{Offered: 75000, ItemsPerSecond: 74000, CPUPercent: 100, CPUPerMillion: 13.5},
+			}},
 		{Scenario: "saturation", Binary: "fusion", Pipeline: withStoreRaftWAL.Name, Protocol: "otlp-grpc", Sent: 600, Received: 600, Exact: true,
-			Stored: 600, StoreExact: true, ItemsPerSecond: 40000, CPUPercent: 100, CPUPerMillion: 25, CPUBound: true, LoadAverage: 8},
+			Stored: 600, StoreExact: true, ItemsPerSecond: 30000, CPUPercent: 75, CPUPerMillion: 25, CPUBound: true, LoadAverage: 8,
+			Saturated: true, StopReason: "back-pressure at 50000/s (got 40000/s)",
+			Steps: []rampStep{
+				{Offered: 30000, ItemsPerSecond: 30000, CPUPercent: 75, CPUPerMillion: 25, Held: true},
+				{Offered: 50000, ItemsPerSecond: 40000, CPUPercent: 50, CPUPerMillion: 12.5},
+			}},
 	}
 	dir := t.TempDir()
 	if err := writeStoreReport(dir, ms); err != nil {
@@ -30,14 +41,19 @@ func TestWriteStoreReport(t *testing.T) {
 	for _, want := range []string{
 		"load average was 5.0–8.0",
 		"| stock | pass-through | 200000 | back-pressure at 215000/s (got 190000/s) | 80 | yes | 4.00 | 1.00 | 1.25 | 250000 | 0/0 | ✔ 900/900 | – | 6.5 |",
-		"| fusion | store, memory queue | 50000 |  | 100 | yes | 20.00 | 5.00 | 6.25 | 50000 | 0/0 | ✔ 700/700 | ✔ 700/700 | 7.0 |",
-		"| fusion | store, raftwal queue | 40000 |  | 100 | yes | 25.00 | 6.25 | 7.81 | 40000 | 0/0 | ✔ 600/600 | ✔ 600/600 | 8.0 |",
-		"spends **1.25×** the CPU per span of the in-memory queue (25.00 against 20.00 CPU-s per million spans), holds **0.80×** its rate (40000 against 50000 spans/s) and takes **0.80×** its spans/s per core (40000 against 50000)",
+		"| fusion | store, memory queue | 50000 | store behind at 75000/s | 100 | yes | 20.00 | 5.00 | 6.25 | 50000 | 0/0 | ✔ 700/700 | ✔ 700/700 | 7.0 |",
+		"| fusion | store, raftwal queue | 30000 | back-pressure at 50000/s (got 40000/s) | 75 | yes | 25.00 | 6.25 | 7.81 | 40000 | 0/0 | ✔ 600/600 | ✔ 600/600 | 8.0 |",
+		"the collector holds **0.60×** the rate of the in-memory queue (30000 against 50000 spans/s). Over their top three held steps it spends 1.25× the CPU per span (25.00 against 20.00 CPU-s per million spans)",
+		"| 30000 | 29900 | 20.00 | 30000 | 25.00 | **1.25** |\n\n",
+		"The store, raftwal queue row was stopped by back-pressure at 50000 spans/s while its collector used 50% of a core: the 16 senders were waiting on their Export calls, about 200 ms each (16 × 500 spans / 40000 spans/s), not on the collector's CPU.",
 		"costs **6.25×** the CPU per span of otelcol-fusion's pass-through (20.00 against 3.20 CPU-s per million spans); the default config's way (raftwal queue) **7.81×**.",
 	} {
 		if !strings.Contains(string(table), want) {
 			t.Errorf("%s lacks %q:\n%s", storeReportMarkdown, want, table)
 		}
+	}
+	if n := strings.Count(string(table), "was stopped by back-pressure"); n != 1 {
+		t.Errorf("%s has %d notes on back-pressure without CPU, want 1 (the raftwal row's)", storeReportMarkdown, n)
 	}
 	var back []measure
 	raw, err := os.ReadFile(filepath.Join(dir, storeReportJSON))
