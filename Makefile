@@ -56,13 +56,14 @@ testbed: build testbed-stock
 	cd testbed && TESTBED=1 TESTBED_RESULTS=../results TESTBED_WORKDIR=../results/tmp \
 	  $(GO) test -count=1 -v -timeout 30m -run '^(TestCollectorConfigs|TestStandard|TestFused|TestSaturation)$$' ./scenarios
 
-## testbed-store: the saturation ramp (traces over OTLP/gRPC) of the stock and otelcol-fusion pass-through and of
-## otelcol-fusion writing every span into its store, queue in memory and on raftwal (the default config's way), in
-## one run; writes testbed/results/store-saturation.md and .json (~6 min on 2 cores)
+## testbed-store: in one run, the saturation ramp (traces over OTLP/gRPC) of the stock and otelcol-fusion pass-through
+## and of otelcol-fusion writing every span into its store, queue in memory and on raftwal (the default config's way),
+## and both store pipelines alternated 3 times at one fixed load (the cost of durability); writes
+## testbed/results/store-saturation.md and .json (~6 min on 2 cores)
 testbed-store: build testbed-stock
 	cd testbed && TESTBED=1 TESTBED_REPORT=store TESTBED_RESULTS=../results TESTBED_WORKDIR=../results/tmp \
 	  $(GO) test -count=1 -v -timeout 30m \
-	  -run '^(TestCollectorConfigs|TestSaturation)$$/^(stock|fusion)$$/^(pass-through|store,_memory_queue|store,_raftwal_queue)$$/^otlp-grpc$$' ./scenarios
+	  -run '^(TestCollectorConfigs|TestStoreDurability|TestSaturation)$$/^(stock|fusion)$$/^(pass-through|store,_memory_queue|store,_raftwal_queue)$$/^otlp-grpc$$' ./scenarios
 
 ## testbed-stock: build the baseline, a stock collector from testbed/stock/builder-config.yaml, into testbed/bin/
 testbed-stock:

@@ -175,6 +175,7 @@ type measure struct {
 	RAMMiBAvg      float64 `json:"ram_mib_avg"`
 	RAMMiBMax      float64 `json:"ram_mib_max"`
 	HarnessCPU     float64 `json:"harness_cpu_percent"`
+	WindowSeconds  float64 `json:"window_s,omitempty"`
 	CPULimit       float64 `json:"cpu_limit_percent"`
 	RAMLimit       float64 `json:"ram_limit_mib"`
 	// LoadAverage is the machine's one-minute load average when the row was
@@ -208,6 +209,7 @@ func (m *measure) window(a, b snapshot) {
 	secs := b.at.Sub(a.at).Seconds()
 	items := b.sent.minus(a.sent).total()
 	cpu := b.cpu - a.cpu
+	m.WindowSeconds = secs
 	m.ItemsPerSecond = float64(items) / secs
 	m.CPUPercent = cpu / secs * 100
 	m.HarnessCPU = (b.harnessCPU - a.harnessCPU) / secs * 100

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 )
@@ -132,6 +133,7 @@ func storeMarkdown(ms []measure) string {
 			}
 		}
 	}
+	durabilityTable(&b, ms)
 	if haveMemory && haveFusionPass {
 		b.WriteString("## The cost of the store\n\n")
 		fmt.Fprintf(&b, "Writing every span into the store as well (in-memory queue) costs **%s×** the CPU per span of "+
@@ -175,4 +177,55 @@ func latencyNote(m measure) string {
 	return fmt.Sprintf("The %s row was stopped by back-pressure at %.0f spans/s while its collector used %.0f%% of a core: "+
 		"the %d senders were waiting on their Export calls, about %.0f ms each (%d × %d spans / %.0f spans/s), not on the collector's CPU.",
 		m.Pipeline, last.Offered, last.CPUPercent, saturationWorkers, exportSeconds*1000, saturationWorkers, saturationBatch, last.ItemsPerSecond)
+}
+
+// durabilityTable writes the runs of TestStoreDurability: each round of both
+// store pipelines at the same offered load, and the medians' ratio.
+func durabilityTable(b *strings.Builder, ms []measure) {
+	var runs []measure
+	cpu := map[string][]float64{}
+	for _, m := range ms {
+		if m.Scenario == "durability" {
+			runs = append(runs, m)
+			cpu[m.Pipeline] = append(cpu[m.Pipeline], m.CPUPerMillion)
+		}
+	}
+	if len(runs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "## The cost of durability at a fixed load\n\n"+
+		"Both store pipelines at %.0f spans/s (a load both hold; `TESTBED_STORE_RATE`), over a %.0f-second window after warm-up, "+
+		"run alternately, round by round, so that the rest of the machine weighs on both alike (`TestStoreDurability`).\n\n",
+		runs[0].Offered, runs[0].WindowSeconds)
+	b.WriteString("| pipeline | round | spans/s | collector CPU % | CPU-s per M spans | RAM MiB avg/max | backend: received/sent | store: stored/sent | load |\n|---|---|---:|---:|---:|---:|---|---|---:|\n")
+	for _, m := range runs {
+		backendMark, storeMark := "✘", "✘"
+		if m.Exact {
+			backendMark = "✔"
+		}
+		if m.StoreExact {
+			storeMark = "✔"
+		}
+		fmt.Fprintf(b, "| %s | %s | %.0f | %.1f | %.2f | %.0f/%.0f | %s %d/%d | %s %d/%d | %.1f |\n", m.Pipeline, m.Case, m.ItemsPerSecond,
+			m.CPUPercent, m.CPUPerMillion, m.RAMMiBAvg, m.RAMMiBMax, backendMark, m.Received, m.Sent, storeMark, m.Stored, m.Sent, m.LoadAverage)
+	}
+	memory, durable := median(cpu[withStoreMemory.Name]), median(cpu[withStoreRaftWAL.Name])
+	if memory > 0 && durable > 0 {
+		fmt.Fprintf(b, "\nMedian CPU-s per million spans: memory queue %.2f, raftwal queue %.2f: durability costs **%s×** the CPU per span "+
+			"(%.0f against %.0f spans/s per core).\n\n", memory, durable, ratio(durable, memory), 1e6/durable, 1e6/memory)
+	}
+}
+
+// median of values, 0 when there are none.
+func median(values []float64) float64 {
+	if len(values) == 0 {
+		return 0
+	}
+	sorted := append([]float64(nil), values...)
+	sort.Float64s(sorted)
+	mid := len(sorted) / 2
+	if len(sorted)%2 == 1 {
+		return sorted[mid]
+	}
+	return (sorted[mid-1] + sorted[mid]) / 2
 }
