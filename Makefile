@@ -51,7 +51,7 @@ e2e:
 	$(GO) test -race -count=1 -timeout 30m -v ./e2e/...
 
 ## testbed: build otelcol-fusion and the stock collector, run the load scenarios (standard, fused,
-## saturation) against both, write testbed/results/results.md, chart.png and results.json (~9 min on 2 cores)
+## saturation, with the store rows) against both, write testbed/results/results.md, chart.png and results.json (~11 min on 2 cores)
 testbed: build testbed-stock
 	cd testbed && TESTBED=1 TESTBED_RESULTS=../results TESTBED_WORKDIR=../results/tmp \
 	  $(GO) test -count=1 -v -timeout 30m -run '^(TestCollectorConfigs|TestStandard|TestFused|TestSaturation)$$' ./scenarios
