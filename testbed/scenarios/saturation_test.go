@@ -162,7 +162,9 @@ func rampUp(t *testing.T, c saturationCase) {
 			reason = fmt.Sprintf("drops at %d/s (sent %d, received %d)", rate, load.SentBySignal().total(), got.total())
 		case store != nil && storeErr != nil:
 			reason = fmt.Sprintf("store query failed at %d/s: %v", rate, storeErr)
-		case store != nil && stored != wantStored:
+		case store != nil && stored > wantStored:
+			reason = fmt.Sprintf("store holds more than acknowledged at %d/s (acknowledged %d, stored %d)", rate, wantStored, stored)
+		case store != nil && stored < wantStored:
 			reason = fmt.Sprintf("store behind at %d/s (acknowledged %d, stored %d within %s)", rate, wantStored, stored, stepDrainTimeout)
 		case m.ItemsPerSecond < minAchievedShare*float64(rate):
 			reason = fmt.Sprintf("back-pressure at %d/s (got %.0f/s)", rate, m.ItemsPerSecond)
