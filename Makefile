@@ -4,7 +4,7 @@ BIN       := bin/otelcol-fusion
 CONFIG    ?= distro/config.yaml
 FUZZTIME  ?= 60s
 
-.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-fused testbed-fleet testbed-stock testbed-smoke bench bench-codecs bench-store bench-raftwal bench-sdk bench-diagnose diagnose-eval fuzz lint generate check-generate tidy clean
+.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-fused testbed-fleet testbed-store testbed-stock testbed-smoke bench bench-codecs bench-store bench-raftwal bench-sdk bench-diagnose diagnose-eval fuzz lint generate check-generate tidy clean
 
 all: build
 
@@ -54,7 +54,7 @@ e2e:
 	$(GO) test -race -count=1 -timeout 30m -v ./e2e/...
 
 ## testbed: build otelcol-fusion and the stock collector, run the load scenarios (standard, fused,
-## saturation) against both, write testbed/results/results.md, chart.png and results.json (~9 min on 2 cores)
+## saturation, with the store rows) against both, write testbed/results/results.md, chart.png and results.json (~11 min on 2 cores)
 testbed: build testbed-stock
 	cd testbed && TESTBED=1 TESTBED_RESULTS=../results TESTBED_WORKDIR=../results/tmp \
 	  $(GO) test -count=1 -v -timeout 30m -run '^(TestCollectorConfigs|TestStandard|TestFused|TestSaturation)$$' ./scenarios
@@ -68,6 +68,15 @@ testbed-fused: build testbed-stock
 testbed-fleet: build
 	cd testbed && TESTBED=1 TESTBED_RESULTS=../results TESTBED_WORKDIR=../results/tmp \
 	  $(GO) test -count=1 -v -timeout 30m -run '^TestFleetRouting$$' ./scenarios
+
+## testbed-store: in one run, the saturation ramp (traces over OTLP/gRPC) of the stock and otelcol-fusion pass-through
+## and of otelcol-fusion writing every span into its store, queue in memory and on raftwal (the default config's way),
+## and both store pipelines alternated 3 times at one fixed load (the cost of durability); writes
+## testbed/results/store-saturation.md and .json (~6 min on 2 cores)
+testbed-store: build testbed-stock
+	cd testbed && TESTBED=1 TESTBED_REPORT=store TESTBED_RESULTS=../results TESTBED_WORKDIR=../results/tmp \
+	  $(GO) test -count=1 -v -timeout 30m \
+	  -run '^(TestCollectorConfigs|TestStoreDurability|TestSaturation)$$/^(stock|fusion)$$/^(pass-through|store,_memory_queue|store,_raftwal_queue)$$/^otlp-grpc$$' ./scenarios
 
 ## testbed-stock: build the baseline, a stock collector from testbed/stock/builder-config.yaml, into testbed/bin/
 testbed-stock:

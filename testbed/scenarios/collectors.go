@@ -14,6 +14,7 @@ const (
 	collectorHTTPPort  = 47318
 	collectorFusedPort = 47319
 	quotaAdminPort     = 47390
+	storeQueryPort     = 47391
 	backendGRPCPort    = 47417
 	backendHTTPPort    = 47418
 )
@@ -63,13 +64,24 @@ func envOr(key, fallback string) string {
 
 // pipeline is what runs between the receiver and the exporter.
 type pipeline struct {
-	// Name is the row label: "pass-through", "fusion", "fusion+quota", "raftwal queue".
+	// Name is the row label: "pass-through", "fusion", "fusion+quota", "raftwal queue",
+	// "store, memory queue", "store, raftwal queue".
 	Name string
-	// Processors, in order; batch is always last.
+	// Processors, in order; batch, where there is one, is last.
 	Processors []string
 	// RaftWAL puts the exporter's sending queue on the raftwal storage
 	// extension.
 	RaftWAL bool
+	// Store also writes every item into the embedded store: the fusionstore
+	// extension on the run's temporary directory and the fusionstore exporter
+	// beside otlp_grpc. Both exporters batch in their sending queue, as
+	// distro/config.yaml does, so the pipeline has no batch processor.
+	Store bool
+	// StoreOnRaftWAL puts the fusionstore exporter's queue on the raftwal
+	// storage extension (acknowledged once fsync'd, the default config's
+	// durability); without it the queue is in memory (acknowledged at once).
+	// It is the only difference between the two store pipelines.
+	StoreOnRaftWAL bool
 }
 
 var (
@@ -77,7 +89,24 @@ var (
 	withFusion  = pipeline{Name: "fusion", Processors: []string{"fusion", "batch"}}
 	withQuota   = pipeline{Name: "fusion+quota", Processors: []string{"tenant_quota", "fusion", "batch"}}
 	withRaftWAL = pipeline{Name: "raftwal queue", Processors: []string{"batch"}, RaftWAL: true}
+	// The cost of durability is the difference between these two rows.
+	withStoreMemory  = pipeline{Name: "store, memory queue", Store: true}
+	withStoreRaftWAL = pipeline{Name: "store, raftwal queue", Store: true, StoreOnRaftWAL: true}
 )
+
+// storeQueueYAML is the sending queue of both exporters of the store
+// pipelines: distro/config.yaml's fusionstore queue (items, batches of
+// 8192 to 16384 spans flushed after at most 200ms), indented under an
+// exporter, with storage when the queue is on a storage extension.
+func storeQueueYAML(storage string) string {
+	var b strings.Builder
+	b.WriteString("    sending_queue:\n      enabled: true\n")
+	if storage != "" {
+		fmt.Fprintf(&b, "      storage: %s\n", storage)
+	}
+	b.WriteString("      sizer: items\n      queue_size: 200000\n      batch:\n        flush_timeout: 200ms\n        min_size: 8192\n        max_size: 16384\n")
+	return b.String()
+}
 
 // collectorConfig is the YAML the binary runs with: its receiver, the
 // pipeline's processors for all three signals, and the exporter to the mock
@@ -112,26 +141,70 @@ func collectorConfig(bin collectorBinary, p pipeline, exporterYAML, dataDir stri
 	b.WriteString("exporters:")
 	b.WriteString(exporterYAML)
 	b.WriteString("\n")
+	exporters := "otlp_grpc"
+	var extensions []string
 	if p.RaftWAL {
 		b.WriteString("    sending_queue:\n      storage: raftwal\n")
-		fmt.Fprintf(&b, "extensions:\n  raftwal:\n    directory: %s\n    node_id: testbed-1\n", filepath.Join(dataDir, "raftwal"))
+	}
+	if p.Store {
+		b.WriteString(storeQueueYAML(""))
+		b.WriteString("  fusionstore:\n    extension: fusionstore\n")
+		storage := ""
+		if p.StoreOnRaftWAL {
+			storage = "raftwal"
+		}
+		b.WriteString(storeQueueYAML(storage))
+		exporters = "otlp_grpc, fusionstore"
+	}
+	if p.RaftWAL || p.StoreOnRaftWAL {
+		extensions = append(extensions, "raftwal")
+	}
+	if p.Store {
+		extensions = append(extensions, "fusionstore")
+	}
+	if len(extensions) > 0 {
+		b.WriteString("extensions:\n")
+	}
+	for _, name := range extensions {
+		switch name {
+		case "raftwal":
+			fmt.Fprintf(&b, "  raftwal:\n    directory: %s\n    node_id: testbed-1\n", filepath.Join(dataDir, "raftwal"))
+		case "fusionstore":
+			fmt.Fprintf(&b, "  fusionstore:\n    path: %s\n    query:\n      endpoint: 127.0.0.1:%d\n",
+				filepath.Join(dataDir, "fusion.duckdb"), storeQueryPort)
+		}
 	}
 	b.WriteString("service:\n")
-	if p.RaftWAL {
-		b.WriteString("  extensions: [raftwal]\n")
+	if len(extensions) > 0 {
+		fmt.Fprintf(&b, "  extensions: [%s]\n", strings.Join(extensions, ", "))
 	}
 	b.WriteString("  telemetry:\n    metrics:\n      level: none\n    logs:\n      level: warn\n  pipelines:\n")
 	for _, signal := range []string{"traces", "logs", "metrics"} {
-		fmt.Fprintf(&b, "    %s:\n      receivers: [%s]\n      processors: [%s]\n      exporters: [otlp_grpc]\n",
-			signal, bin.Receiver, strings.Join(p.Processors, ", "))
+		fmt.Fprintf(&b, "    %s:\n      receivers: [%s]\n      processors: [%s]\n      exporters: [%s]\n",
+			signal, bin.Receiver, strings.Join(p.Processors, ", "), exporters)
 	}
 	return b.String()
 }
 
-// raftWALAvailable tells whether the otelcol-fusion binary has the raftwal
-// extension: the extension was still being written when the testbed was, so
-// its scenario runs only when the binary lists it.
-func raftWALAvailable(bin collectorBinary) bool {
+// hasComponents tells whether the otelcol-fusion binary lists every named
+// component: the raftwal extension and the store were written after the
+// testbed, so their scenarios run only when the binary has them.
+func hasComponents(bin collectorBinary, names ...string) bool {
 	out, err := runOutput(bin.Path, "components")
-	return err == nil && strings.Contains(out, "raftwal")
+	if err != nil {
+		return false
+	}
+	for _, name := range names {
+		if !strings.Contains(out, name) {
+			return false
+		}
+	}
+	return true
 }
+
+// raftWALAvailable tells whether the binary has the raftwal extension.
+func raftWALAvailable(bin collectorBinary) bool { return hasComponents(bin, "raftwal") }
+
+// storeAvailable tells whether the binary has the fusionstore extension and
+// exporter (one type name for both) and the raftwal extension.
+func storeAvailable(bin collectorBinary) bool { return hasComponents(bin, "fusionstore", "raftwal") }

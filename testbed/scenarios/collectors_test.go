@@ -11,17 +11,16 @@ import (
 func TestCollectorConfigs(t *testing.T) {
 	fusion, stock := requireTestbed(t)
 	exporter := newBackendReceiver(backendGRPCPort, backendHTTPPort).GenConfigYAMLStr()
-	runs := []struct {
+	type run struct {
 		bin      collectorBinary
 		pipeline pipeline
-	}{
-		{stock, passThrough}, {fusion, passThrough}, {fusion, withFusion}, {fusion, withQuota},
 	}
+	runs := []run{{stock, passThrough}, {fusion, passThrough}, {fusion, withFusion}, {fusion, withQuota}}
 	if raftWALAvailable(fusion) {
-		runs = append(runs, struct {
-			bin      collectorBinary
-			pipeline pipeline
-		}{fusion, withRaftWAL})
+		runs = append(runs, run{fusion, withRaftWAL})
+	}
+	if storeAvailable(fusion) {
+		runs = append(runs, run{fusion, withStoreMemory}, run{fusion, withStoreRaftWAL})
 	}
 	for _, r := range runs {
 		t.Run(r.bin.Name+"/"+r.pipeline.Name, func(t *testing.T) {

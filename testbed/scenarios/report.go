@@ -85,6 +85,9 @@ func exactMark(ms ...measure) string {
 			mark = "✘"
 		}
 		parts = append(parts, fmt.Sprintf("%s %d/%d", mark, m.Received, m.Sent))
+		if m.StoreExact {
+			parts = append(parts, fmt.Sprintf("store ✔ %d/%d", m.Stored, m.Sent))
+		}
 	}
 	return strings.Join(parts, " · ")
 }

@@ -66,7 +66,8 @@ func TestCountLeaves(t *testing.T) {
 
 // TestRenderResults re-renders results.md and chart.png from the
 // results.json named by TESTBED_RENDER, into TESTBED_RESULTS (default: the
-// same directory), without running anything.
+// same directory), without running anything; with TESTBED_REPORT=store,
+// store-saturation.md from a store-saturation.json.
 func TestRenderResults(t *testing.T) {
 	path := os.Getenv("TESTBED_RENDER")
 	if path == "" {
@@ -81,7 +82,7 @@ func TestRenderResults(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := envOr("TESTBED_RESULTS", filepath.Dir(fromStartDir(path)))
-	if err := writeReport(fromStartDir(dir), ms); err != nil {
+	if err := reportWriter()(fromStartDir(dir), ms); err != nil {
 		t.Fatal(err)
 	}
 }

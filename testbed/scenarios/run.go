@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -161,7 +162,11 @@ type measure struct {
 	Received      uint64 `json:"received"`
 	DerivedPoints uint64 `json:"derived_points"`
 	Exact         bool   `json:"exact"`
-	Errors        uint64 `json:"errors"`
+	// Stored is what the embedded store held at the last held step (store
+	// pipelines only); StoreExact that it was every span sent, once.
+	Stored     uint64 `json:"stored,omitempty"`
+	StoreExact bool   `json:"store_exact,omitempty"`
+	Errors     uint64 `json:"errors"`
 
 	ItemsPerSecond float64 `json:"items_per_s"`
 	CPUPercent     float64 `json:"cpu_percent"`
@@ -170,8 +175,12 @@ type measure struct {
 	RAMMiBAvg      float64 `json:"ram_mib_avg"`
 	RAMMiBMax      float64 `json:"ram_mib_max"`
 	HarnessCPU     float64 `json:"harness_cpu_percent"`
+	WindowSeconds  float64 `json:"window_s,omitempty"`
 	CPULimit       float64 `json:"cpu_limit_percent"`
 	RAMLimit       float64 `json:"ram_limit_mib"`
+	// LoadAverage is the machine's one-minute load average when the row was
+	// measured: other work on the shared cores shows here.
+	LoadAverage float64 `json:"load_average,omitempty"`
 
 	// Saturation only.
 	Saturated   bool   `json:"saturated"`
@@ -179,8 +188,20 @@ type measure struct {
 	CPUBound    bool   `json:"cpu_bound"`
 	FailureNote string `json:"failure,omitempty"`
 
+	// Steps are the saturation ramp's steps, held or not, in order.
+	Steps []rampStep `json:"steps,omitempty"`
+
 	// Finished is when the run ended.
 	Finished time.Time `json:"finished"`
+}
+
+// rampStep is one step of a saturation ramp.
+type rampStep struct {
+	Offered        float64 `json:"offered_items_per_s"`
+	ItemsPerSecond float64 `json:"items_per_s"`
+	CPUPercent     float64 `json:"cpu_percent"`
+	CPUPerMillion  float64 `json:"cpu_s_per_million"`
+	Held           bool    `json:"held"`
 }
 
 // window fills the rate and CPU figures of m from two snapshots.
@@ -188,12 +209,31 @@ func (m *measure) window(a, b snapshot) {
 	secs := b.at.Sub(a.at).Seconds()
 	items := b.sent.minus(a.sent).total()
 	cpu := b.cpu - a.cpu
+	m.WindowSeconds = secs
 	m.ItemsPerSecond = float64(items) / secs
 	m.CPUPercent = cpu / secs * 100
 	m.HarnessCPU = (b.harnessCPU - a.harnessCPU) / secs * 100
 	if items > 0 {
 		m.CPUPerMillion = cpu / float64(items) * 1e6
 	}
+}
+
+// loadAverage is the machine's one-minute load average (/proc/loadavg), 0
+// where there is none.
+func loadAverage() float64 {
+	raw, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(raw))
+	if len(fields) == 0 {
+		return 0
+	}
+	v, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		return 0
+	}
+	return v
 }
 
 func envInt(key string, fallback int) int {

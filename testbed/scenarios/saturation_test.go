@@ -11,6 +11,11 @@ import (
 // saturationRates are the offered loads of the ramp, spans per second.
 var saturationRates = []int{30_000, 50_000, 75_000, 100_000, 125_000, 150_000, 180_000, 215_000, 260_000, 310_000, 370_000, 440_000, 520_000}
 
+// storeSaturationRates start the store pipelines lower: a collector that
+// writes every span into DuckDB may hold well under the first pass-through
+// step, and its row should still say how much it holds.
+var storeSaturationRates = append([]int{5_000, 10_000, 15_000, 20_000, 25_000}, saturationRates...)
+
 // saturationLimits: no CPU limit (finding the CPU ceiling is the point), a
 // RAM limit that stops a collector buffering without bound.
 var saturationLimits = testbed.ResourceSpec{ExpectedMaxRAM: 2048, ResourceCheckPeriod: time.Second}
@@ -32,6 +37,25 @@ type saturationCase struct {
 	protocol string
 }
 
+// rates is the ramp of the case, cut at TESTBED_MAX_RATE when set.
+func (c saturationCase) rates() []int {
+	ramp := saturationRates
+	if c.pipeline.Store {
+		ramp = storeSaturationRates
+	}
+	limit := envInt("TESTBED_MAX_RATE", 0)
+	if limit <= 0 {
+		return ramp
+	}
+	var cut []int
+	for _, r := range ramp {
+		if r <= limit {
+			cut = append(cut, r)
+		}
+	}
+	return cut
+}
+
 // TestSaturation is scenario 3: for each binary and pipeline, raise the
 // offered span rate step by step until the collector pushes back or loses
 // data, and keep the last step that held: its rate, and the collector's CPU
@@ -50,6 +74,13 @@ func TestSaturation(t *testing.T) {
 		cases = append(cases, saturationCase{fusion, withRaftWAL, "otlp-grpc"})
 	} else {
 		progress("saturation: otelcol-fusion has no raftwal extension; its row is left out")
+	}
+	if storeAvailable(fusion) {
+		cases = append(cases,
+			saturationCase{fusion, withStoreMemory, "otlp-grpc"},
+			saturationCase{fusion, withStoreRaftWAL, "otlp-grpc"})
+	} else {
+		progress("saturation: otelcol-fusion has no fusionstore (or raftwal); the store rows are left out")
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s/%s/%s", c.bin.Name, c.pipeline.Name, c.protocol), func(t *testing.T) {
@@ -72,18 +103,15 @@ func rampUp(t *testing.T, c saturationCase) {
 	first := newLoad()
 	s := startSession(t, c.bin, collectorConfig(c.bin, c.pipeline, backendYAML, t.TempDir()), first, saturationLimits)
 
-	rates := saturationRates
-	if limit := envInt("TESTBED_MAX_RATE", 0); limit > 0 {
-		rates = rates[:0:0]
-		for _, r := range saturationRates {
-			if r <= limit {
-				rates = append(rates, r)
-			}
-		}
+	var store *storeClient
+	if c.pipeline.Store {
+		store = newStoreClient(storeQueryPort)
 	}
+	rates := c.rates()
 	var held *measure
 	var heldCPU, heldItems []float64 // per held step, for the CPU-s per million of the top three
 	var total signalCounts
+	var steps []rampStep
 	reason := "none: the top offered rate held"
 	for i, rate := range rates {
 		load := first
@@ -102,6 +130,15 @@ func rampUp(t *testing.T, c saturationCase) {
 			return s.backend.ReceivedBySignal().minus(base) == load.SentBySignal()
 		})
 		got := s.backend.ReceivedBySignal().minus(base)
+		// The store must hold every span acknowledged so far, once, within
+		// the same drain time as the backend: a store that falls behind (its
+		// queue filling) does not hold the rate, even if the client got OKs.
+		var stored uint64
+		var storeErr error
+		wantStored := total.Traces + load.SentBySignal().Traces
+		if store != nil {
+			stored, storeErr = store.waitForSpans(wantStored, stepDrainTimeout)
+		}
 
 		m := measure{
 			Scenario: "saturation", Case: "traces " + c.protocol, Binary: c.bin.Name, Pipeline: c.pipeline.Name,
@@ -110,20 +147,35 @@ func rampUp(t *testing.T, c saturationCase) {
 		}
 		m.window(a, b)
 		m.CPUBound = m.CPUPercent >= 75
-		progress("saturation: %s %s %s: offered %d spans/s, got %.0f/s, CPU %.0f%% (load generator and backend %.0f%%), %.2f CPU-s per million, errors %d, drained %v",
-			c.bin.Name, c.pipeline.Name, c.protocol, rate, m.ItemsPerSecond, m.CPUPercent, m.HarnessCPU, m.CPUPerMillion, m.Errors, drained)
+		m.LoadAverage = loadAverage()
+		progress("saturation: %s %s %s: offered %d spans/s, got %.0f/s, CPU %.0f%% (load generator and backend %.0f%%), %.2f CPU-s per million, errors %d, drained %v, machine load %.2f",
+			c.bin.Name, c.pipeline.Name, c.protocol, rate, m.ItemsPerSecond, m.CPUPercent, m.HarnessCPU, m.CPUPerMillion, m.Errors, drained, m.LoadAverage)
+		if store != nil {
+			progress("saturation: %s %s: the store holds %d spans of %d acknowledged (%v)", c.bin.Name, c.pipeline.Name, stored, wantStored, storeErr)
+		}
 
+		steps = append(steps, rampStep{Offered: float64(rate), ItemsPerSecond: m.ItemsPerSecond, CPUPercent: m.CPUPercent, CPUPerMillion: m.CPUPerMillion})
 		switch {
 		case m.Errors > 0:
 			reason = fmt.Sprintf("errors at %d/s", rate)
 		case !drained:
 			reason = fmt.Sprintf("drops at %d/s (sent %d, received %d)", rate, load.SentBySignal().total(), got.total())
+		case store != nil && storeErr != nil:
+			reason = fmt.Sprintf("store query failed at %d/s: %v", rate, storeErr)
+		case store != nil && stored > wantStored:
+			reason = fmt.Sprintf("store holds more than acknowledged at %d/s (acknowledged %d, stored %d)", rate, wantStored, stored)
+		case store != nil && stored < wantStored:
+			reason = fmt.Sprintf("store behind at %d/s (acknowledged %d, stored %d within %s)", rate, wantStored, stored, stepDrainTimeout)
 		case m.ItemsPerSecond < minAchievedShare*float64(rate):
 			reason = fmt.Sprintf("back-pressure at %d/s (got %.0f/s)", rate, m.ItemsPerSecond)
 		default:
 			total.Traces += load.SentBySignal().Traces
 			m.Sent, m.Received, m.Exact = total.total(), s.backend.ReceivedBySignal().total(), true
+			if store != nil {
+				m.Stored, m.StoreExact = stored, true
+			}
 			held = &m
+			steps[len(steps)-1].Held = true
 			secs := b.at.Sub(a.at).Seconds()
 			heldCPU = append(heldCPU, m.CPUPercent/100*secs)
 			heldItems = append(heldItems, m.ItemsPerSecond*secs)
@@ -133,7 +185,7 @@ func rampUp(t *testing.T, c saturationCase) {
 	}
 	rc := s.stop()
 	if held == nil {
-		t.Errorf("%s %s: not even %d spans/s held: %s", c.bin.Name, c.pipeline.Name, saturationRates[0], reason)
+		t.Errorf("%s %s: not even %d spans/s held: %s", c.bin.Name, c.pipeline.Name, rates[0], reason)
 		return
 	}
 	// CPU per item over the top three held steps: less noise than one
@@ -146,6 +198,7 @@ func rampUp(t *testing.T, c saturationCase) {
 	held.CPUPerMillion = cpu / items * 1e6
 	held.Saturated = reason != "none: the top offered rate held"
 	held.StopReason = reason
+	held.Steps = steps
 	held.RAMMiBAvg, held.RAMMiBMax = float64(rc.RAMMiBAvg), float64(rc.RAMMiBMax)
 	held.CPUPercentMax = rc.CPUPercentMax
 	held.DerivedPoints = s.backend.DerivedPoints()

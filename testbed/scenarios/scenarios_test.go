@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if dir := os.Getenv("TESTBED_RESULTS"); dir != "" && len(measures) > 0 {
 		dir = fromStartDir(dir)
-		if err := writeReport(dir, measures); err != nil {
+		if err := reportWriter()(dir, measures); err != nil {
 			fmt.Fprintf(os.Stderr, "testbed: writing the report: %v\n", err)
 			code = 1
 		} else {
@@ -39,6 +39,16 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// reportWriter is the report TESTBED_REPORT asks for: "store" (`make
+// testbed-store`) writes store-saturation.md and .json, beside the full
+// run's files; anything else results.md, results.json and chart.png.
+func reportWriter() func(dir string, ms []measure) error {
+	if os.Getenv("TESTBED_REPORT") == "store" {
+		return writeStoreReport
+	}
+	return writeReport
 }
 
 func requireTestbed(t *testing.T) (fusion, stock collectorBinary) {
