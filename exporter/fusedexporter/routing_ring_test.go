@@ -111,7 +111,7 @@ func TestResourceKey(t *testing.T) {
 
 func TestEndpointID(t *testing.T) {
 	typ := component.MustNewType("fused")
-	assert.Equal(t, "fused/http___gateway-1.fleet_4319", endpointID(component.NewID(typ), "http://gateway-1.fleet:4319").String())
-	assert.Equal(t, "fused/edge_https___10.0.0.7_4319_v1_fused",
+	assert.Equal(t, "fused/http_gateway-1.fleet_4319", endpointID(component.NewID(typ), "http://gateway-1.fleet:4319").String())
+	assert.Equal(t, "fused/edge_https_10.0.0.7_4319_v1_fused",
 		endpointID(component.NewIDWithName(typ, "edge"), "https://10.0.0.7:4319/v1/fused").String())
 }
