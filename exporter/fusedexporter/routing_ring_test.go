@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
@@ -106,4 +107,11 @@ func TestResourceKey(t *testing.T) {
 	assert.Equal(t, resourceKey(res(map[string]any{"a": "1", "b": "2"})), resourceKey(res(map[string]any{"b": "2", "a": "1"})),
 		"without a service the attributes decide, in any order")
 	assert.NotEqual(t, resourceKey(res(map[string]any{"a": "1"})), resourceKey(res(map[string]any{"a": "2"})))
+}
+
+func TestEndpointID(t *testing.T) {
+	typ := component.MustNewType("fused")
+	assert.Equal(t, "fused/http_gateway-1.fleet_4319", endpointID(component.NewID(typ), "http://gateway-1.fleet:4319").String())
+	assert.Equal(t, "fused/edge_https_10.0.0.7_4319_v1_fused",
+		endpointID(component.NewIDWithName(typ, "edge"), "https://10.0.0.7:4319/v1/fused").String())
 }
