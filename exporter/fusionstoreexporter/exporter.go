@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/otelfusion/otelfusion/internal/sourceposition"
 	"github.com/otelfusion/otelfusion/pkg/fusionstore"
 )
 
@@ -19,6 +20,9 @@ type storeExporter struct {
 	cfg *Config
 	// store is set by start, before exporterhelper lets any push through.
 	store fusionstore.Appender
+	// positioned is store when it can store an export with the position
+	// it was read at (a Kafka offset, on the context): exactly once.
+	positioned fusionstore.PositionedAppender
 }
 
 func newStoreExporter(cfg *Config) *storeExporter {
@@ -36,12 +40,17 @@ func (e *storeExporter) start(_ context.Context, host component.Host) error {
 		return fmt.Errorf("'extension': extension %q is not a fusionstore extension", e.cfg.Extension)
 	}
 	e.store = store
+	e.positioned, _ = ext.(fusionstore.PositionedAppender)
 	return nil
 }
 
 func (e *storeExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	if td.ResourceSpans().Len() == 0 {
 		return nil
+	}
+	if pos, ok := sourceposition.FromContext(ctx); ok && e.positioned != nil {
+		_, err := e.positioned.AppendTracesAt(ctx, td, pos)
+		return err
 	}
 	return e.store.AppendTraces(ctx, td)
 }
@@ -50,12 +59,20 @@ func (e *storeExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	if ld.ResourceLogs().Len() == 0 {
 		return nil
 	}
+	if pos, ok := sourceposition.FromContext(ctx); ok && e.positioned != nil {
+		_, err := e.positioned.AppendLogsAt(ctx, ld, pos)
+		return err
+	}
 	return e.store.AppendLogs(ctx, ld)
 }
 
 func (e *storeExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) error {
 	if md.ResourceMetrics().Len() == 0 {
 		return nil
+	}
+	if pos, ok := sourceposition.FromContext(ctx); ok && e.positioned != nil {
+		_, err := e.positioned.AppendMetricsAt(ctx, md, pos)
+		return err
 	}
 	return e.store.AppendMetrics(ctx, md)
 }

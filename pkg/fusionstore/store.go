@@ -82,6 +82,10 @@ type Store struct {
 	appenders [tableCount]*duckdb.Appender
 	// overrides caches the per-tenant retentions written to retentionTable.
 	overrides map[string]time.Duration
+	// positions caches positionsTable (positions.go), read on first use.
+	positions map[positionKey]int64
+	// beforeCommit, when set by a test, fails a positioned append's commit.
+	beforeCommit func() error
 }
 
 var _ Appender = (*Store)(nil)
@@ -214,6 +218,15 @@ func (s *Store) appendRows(t table, rows [][]driver.Value, overrides map[string]
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.flushRowsLocked(t, rows); err != nil {
+		return err
+	}
+	return s.rememberOverrides(overrides)
+}
+
+// flushRowsLocked appends rows to a table and flushes them. Called with mu
+// held; appendAt runs it inside a transaction of its own.
+func (s *Store) flushRowsLocked(t table, rows [][]driver.Value) error {
 	app := s.appenders[t]
 	if app == nil {
 		return ErrClosed
@@ -227,7 +240,7 @@ func (s *Store) appendRows(t table, rows [][]driver.Value, overrides map[string]
 	if err := app.Flush(); err != nil {
 		return fmt.Errorf("store: flushing %s: %w", t, err)
 	}
-	return s.rememberOverrides(overrides)
+	return nil
 }
 
 // rememberOverrides records tenants' retention overrides that changed.
