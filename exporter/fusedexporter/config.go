@@ -55,6 +55,10 @@ type Config struct {
 	// RetryConfig is the standard exporterhelper retry of refused signals.
 	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
+	// Kafka, when present, sends the frames to a Kafka topic in
+	// transactions instead of to 'endpoint' (kafka_config.go).
+	Kafka configoptional.Optional[KafkaConfig] `mapstructure:"kafka"`
+
 	// hasStore records a 'store' key: the store moved to the fusionstore
 	// extension and exporter, and Validate says so.
 	hasStore bool
@@ -103,10 +107,15 @@ func (cfg *Config) Validate() error {
 		return errStoreMoved
 	}
 	var errs error
-	if cfg.ClientConfig.Endpoint == "" {
+	switch {
+	case cfg.Kafka.HasValue():
+		// The frames go to Kafka; 'endpoint' is not used.
+	case cfg.ClientConfig.Endpoint == "":
 		errs = errors.Join(errs, errors.New("'endpoint' must be set"))
-	} else if _, err := fusedURL(cfg.ClientConfig.Endpoint); err != nil {
-		errs = errors.Join(errs, err)
+	default:
+		if _, err := fusedURL(cfg.ClientConfig.Endpoint); err != nil {
+			errs = errors.Join(errs, err)
+		}
 	}
 	switch cfg.FrameCompression {
 	case FrameCompressionZstd, FrameCompressionNone:

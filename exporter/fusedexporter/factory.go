@@ -44,6 +44,7 @@ func createDefaultConfig() component.Config {
 		Flush:            FlushConfig{Timeout: defaultFlushTimeout, MaxItems: defaultFlushMaxItems},
 		QueueConfig:      configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
 		RetryConfig:      configretry.NewDefaultBackOffConfig(),
+		Kafka:            configoptional.Default(defaultKafkaConfig()),
 	}
 }
 
