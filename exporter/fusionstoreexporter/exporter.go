@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
 
 	"github.com/otelfusion/otelfusion/internal/sourceposition"
 	"github.com/otelfusion/otelfusion/pkg/fusionstore"
@@ -17,7 +18,8 @@ import (
 // fusionstore extension. The extension owns the database; the exporter
 // holds nothing to release.
 type storeExporter struct {
-	cfg *Config
+	cfg    *Config
+	logger *zap.Logger
 	// store is set by start, before exporterhelper lets any push through.
 	store fusionstore.Appender
 	// positioned is store when it can store an export with the position
@@ -25,8 +27,17 @@ type storeExporter struct {
 	positioned fusionstore.PositionedAppender
 }
 
-func newStoreExporter(cfg *Config) *storeExporter {
-	return &storeExporter{cfg: cfg}
+func newStoreExporter(cfg *Config, logger *zap.Logger) *storeExporter {
+	return &storeExporter{cfg: cfg, logger: logger}
+}
+
+// logReplay tells of an export skipped because the store already holds its
+// position: data read again after a crash, stored once.
+func (e *storeExporter) logReplay(stored bool, err error, pos fusionstore.Position, items int) {
+	if err == nil && !stored {
+		e.logger.Info("Skipped a replayed export: the store already holds its position",
+			zap.Stringer("position", pos), zap.Int("items", items))
+	}
 }
 
 // start finds the extension named by 'extension' among the host's.
@@ -49,7 +60,8 @@ func (e *storeExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 		return nil
 	}
 	if pos, ok := sourceposition.FromContext(ctx); ok && e.positioned != nil {
-		_, err := e.positioned.AppendTracesAt(ctx, td, pos)
+		stored, err := e.positioned.AppendTracesAt(ctx, td, pos)
+		e.logReplay(stored, err, pos, td.SpanCount())
 		return err
 	}
 	return e.store.AppendTraces(ctx, td)
@@ -60,7 +72,8 @@ func (e *storeExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 		return nil
 	}
 	if pos, ok := sourceposition.FromContext(ctx); ok && e.positioned != nil {
-		_, err := e.positioned.AppendLogsAt(ctx, ld, pos)
+		stored, err := e.positioned.AppendLogsAt(ctx, ld, pos)
+		e.logReplay(stored, err, pos, ld.LogRecordCount())
 		return err
 	}
 	return e.store.AppendLogs(ctx, ld)
@@ -71,7 +84,8 @@ func (e *storeExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) err
 		return nil
 	}
 	if pos, ok := sourceposition.FromContext(ctx); ok && e.positioned != nil {
-		_, err := e.positioned.AppendMetricsAt(ctx, md, pos)
+		stored, err := e.positioned.AppendMetricsAt(ctx, md, pos)
+		e.logReplay(stored, err, pos, md.DataPointCount())
 		return err
 	}
 	return e.store.AppendMetrics(ctx, md)
