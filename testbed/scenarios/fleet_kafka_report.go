@@ -1,0 +1,143 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// writeKafkaFleetReport writes kafka.md, kafka.json and kafka.png into dir.
+func writeKafkaFleetReport(dir string, r kafkaFleetResult) error {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kafka.json"), append(data, '\n'), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kafka.md"), []byte(kafkaFleetMarkdown(r)), 0o600); err != nil {
+		return err
+	}
+	return drawKafkaFleetChart(filepath.Join(dir, "kafka.png"), r)
+}
+
+func check(ok bool) string {
+	if ok {
+		return "✔"
+	}
+	return "✘"
+}
+
+func kafkaFleetMarkdown(r kafkaFleetResult) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Kafka fleet: %d agents → Kafka (%d partitions) → %d gateways\n\n", r.Agents, r.Partitions, r.Gateways)
+	fmt.Fprintf(&b, "One `make testbed-fleet-kafka` run, %s. Machine: %d cores, %s/%s. "+
+		"Every collector is a child process with `GOMAXPROCS=1`; Kafka is franz-go's `kfake` in the test process, "+
+		"beside the load generator. All of it shares the machine's cores, so throughput is what this machine did; "+
+		"CPU-seconds per span are the figures to size with.\n\n",
+		r.Finished.Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	b.WriteString("Agents: otlpgo receiver (fused frames) → fused exporter with `kafka:` (each flush one transaction, " +
+		"records partitioned by trace id, no sending queue: an OK means committed). Gateways: otlpgo receiver " +
+		"`protocols::kafka` (one consumer group, `read_committed`, static members) → `fusion` processor " +
+		"(`late_logs::max_delay: 0`) → `fusionstore` exporter without a queue into each gateway's own store; " +
+		"each record's (topic, partition, offset) is stored with its rows.\n\n")
+
+	b.WriteString("## Throughput and CPU per tier\n\n")
+	b.WriteString("| offered spans/s | spans/s through | items/s through | agent tier CPU-s per M spans | gateway tier CPU-s per M spans | kfake + load generator CPU-s per M spans | agent tier CPU % | gateway tier CPU % | correlation | drained after load in |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| %.0f | %.0f | %.0f | %.2f | %.2f | %.2f | %.0f | %.0f | %.4f | %.1f s |\n\n",
+		r.OfferedSpans, r.SpansPerSecond, 3*r.SpansPerSecond, r.AgentCPUPerMillionSpans, r.GatewayCPUPerMillionSpans,
+		r.KafkaCPUPerMillionSpans, r.AgentCPUPercent, r.GatewayCPUPercent, r.CorrelationRate, r.DrainSeconds)
+	fmt.Fprintf(&b, "Measured over a %.0f s window after warm-up. Each span travels with one log record and one "+
+		"metric point (fused frames of 100 + 100 + 100), so CPU per span covers all three. Correlation = logs the "+
+		"gateways' fusion processors enriched from their span / all logs they saw (%.0f enriched, %.0f unlinked).\n\n",
+		r.Window, r.LogsEnriched, r.LogsUnlinked)
+
+	b.WriteString("## Exact counts\n\n")
+	b.WriteString("Sent by the load generator (every send acknowledged) against the rows in the three stores after the load stopped; derived metrics of the fusion processor are counted apart.\n\n")
+	b.WriteString("| signal | sent | stored | exact |\n|---|---:|---:|---|\n")
+	fmt.Fprintf(&b, "| spans | %d | %d | %s |\n", r.Sent.Traces, r.Stored.Traces, check(r.Sent.Traces == r.Stored.Traces))
+	fmt.Fprintf(&b, "| log records | %d | %d | %s |\n", r.Sent.Logs, r.Stored.Logs, check(r.Sent.Logs == r.Stored.Logs))
+	fmt.Fprintf(&b, "| metric points | %d | %d | %s |\n\n", r.Sent.Metrics, r.Stored.Metrics, check(r.Sent.Metrics == r.Stored.Metrics))
+	parts := make([]string, len(r.StoredPerGateway))
+	for i, n := range r.StoredPerGateway {
+		parts[i] = fmt.Sprintf("gateway-%d %d", i, n)
+	}
+	fmt.Fprintf(&b, "Spans per gateway store: %s. Derived points stored: %d. Send errors: %d.\n\n",
+		strings.Join(parts, ", "), r.DerivedPoints, r.SendErrors)
+
+	s := r.Sizing
+	b.WriteString("## Sizing for 400B spans/day\n\n")
+	fmt.Fprintf(&b, "400 × 10⁹ spans a day is %.0f spans/s. Cores = that rate × CPU-seconds per span of the tier "+
+		"(above); collectors of %d cores run at %.0f%%; partitions = 2 × gateway cores (one consuming goroutine per "+
+		"partition, and room to add gateways without changing the partition count, which would move traces).\n\n",
+		s.SpansPerSecond, s.CoresPerCollector, 100*s.Busy)
+	b.WriteString("| tier | CPU-s per M spans | cores at 100% | collectors |\n|---|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| agents | %.2f | %.1f | %d |\n", r.AgentCPUPerMillionSpans, s.AgentCores, s.Agents)
+	fmt.Fprintf(&b, "| gateways | %.2f | %.1f | %d |\n\n", r.GatewayCPUPerMillionSpans, s.GatewayCores, s.Gateways)
+	fmt.Fprintf(&b, "**%d agents × %d gateways × %d partitions** (one gateway core takes %.0f spans/s with its logs and points).\n",
+		s.Agents, s.Gateways, s.Partitions, s.SpansPerGatewayCPU)
+	return b.String()
+}
+
+func drawKafkaFleetChart(path string, r kafkaFleetResult) error {
+	cpu := plot.New()
+	cpu.Title.Text = "Kafka fleet: CPU-seconds per million spans, per tier (lower is better)"
+	cpu.Y.Label.Text = "CPU-s per M spans"
+	bars, err := plotter.NewBarChart(plotter.Values{r.AgentCPUPerMillionSpans, r.GatewayCPUPerMillionSpans, r.KafkaCPUPerMillionSpans}, vg.Points(60))
+	if err != nil {
+		return err
+	}
+	bars.Color = fusionColor
+	bars.LineStyle.Width = 0
+	cpu.Add(bars, plotter.NewGrid())
+	cpu.NominalX(fmt.Sprintf("%d agents", r.Agents), fmt.Sprintf("%d gateways", r.Gateways), "kfake + load gen")
+
+	spread := plot.New()
+	spread.Title.Text = fmt.Sprintf("Spans stored per gateway (%.0f spans/s through, correlation %.2f%%, exact: %v)",
+		r.SpansPerSecond, 100*r.CorrelationRate, r.Exact)
+	spread.Y.Label.Text = "spans"
+	values := make(plotter.Values, len(r.StoredPerGateway))
+	names := make([]string, len(r.StoredPerGateway))
+	for i, n := range r.StoredPerGateway {
+		values[i] = float64(n)
+		names[i] = fmt.Sprintf("gateway-%d", i)
+	}
+	gw, err := plotter.NewBarChart(values, vg.Points(60))
+	if err != nil {
+		return err
+	}
+	gw.Color = stockColor
+	gw.LineStyle.Width = 0
+	spread.Add(gw, plotter.NewGrid())
+	spread.NominalX(names...)
+	spread.Y.Tick.Marker = shortTicks{}
+
+	img := vgimg.New(vg.Points(900), vg.Points(700))
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 2, Cols: 1, PadY: vg.Points(30), PadTop: vg.Points(10), PadBottom: vg.Points(10), PadLeft: vg.Points(10), PadRight: vg.Points(10)}
+	canvases := plot.Align([][]*plot.Plot{{cpu}, {spread}}, tiles, dc)
+	cpu.Draw(canvases[0][0])
+	spread.Draw(canvases[1][0])
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
