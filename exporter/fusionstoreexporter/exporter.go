@@ -2,9 +2,11 @@ package fusionstoreexporter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -33,11 +35,16 @@ func newStoreExporter(cfg *Config, logger *zap.Logger) *storeExporter {
 
 // logReplay tells of an export skipped because the store already holds its
 // position: data read again after a crash, stored once.
-func (e *storeExporter) logReplay(stored bool, err error, pos fusionstore.Position, items int) {
+func (e *storeExporter) logReplay(stored bool, err error, pos fusionstore.Position, items int) error {
+	if errors.Is(err, fusionstore.ErrPositionOverlap) {
+		// Retrying cannot help: the receiver offers the records one by one.
+		return consumererror.NewPermanent(err)
+	}
 	if err == nil && !stored {
 		e.logger.Info("Skipped a replayed export: the store already holds its position",
 			zap.Stringer("position", pos), zap.Int("items", items))
 	}
+	return err
 }
 
 // start finds the extension named by 'extension' among the host's.
@@ -61,8 +68,7 @@ func (e *storeExporter) pushTraces(ctx context.Context, td ptrace.Traces) error 
 	}
 	if pos, ok := sourceposition.FromContext(ctx); ok && e.positioned != nil {
 		stored, err := e.positioned.AppendTracesAt(ctx, td, pos)
-		e.logReplay(stored, err, pos, td.SpanCount())
-		return err
+		return e.logReplay(stored, err, pos, td.SpanCount())
 	}
 	return e.store.AppendTraces(ctx, td)
 }
@@ -73,8 +79,7 @@ func (e *storeExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	}
 	if pos, ok := sourceposition.FromContext(ctx); ok && e.positioned != nil {
 		stored, err := e.positioned.AppendLogsAt(ctx, ld, pos)
-		e.logReplay(stored, err, pos, ld.LogRecordCount())
-		return err
+		return e.logReplay(stored, err, pos, ld.LogRecordCount())
 	}
 	return e.store.AppendLogs(ctx, ld)
 }
@@ -85,8 +90,7 @@ func (e *storeExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) err
 	}
 	if pos, ok := sourceposition.FromContext(ctx); ok && e.positioned != nil {
 		stored, err := e.positioned.AppendMetricsAt(ctx, md, pos)
-		e.logReplay(stored, err, pos, md.DataPointCount())
-		return err
+		return e.logReplay(stored, err, pos, md.DataPointCount())
 	}
 	return e.store.AppendMetrics(ctx, md)
 }

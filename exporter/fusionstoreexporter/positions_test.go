@@ -33,7 +33,7 @@ func TestPositionOnTheContextStoresOnce(t *testing.T) {
 	p := startPipelines(t, noQueue(), extensionHost{defaultExtension: ext})
 	td, ld, md := testdata.GenerateTraces(5), testdata.GenerateLogs(4), testdata.GenerateMetrics(3)
 	at := func(offset int64) context.Context {
-		return sourceposition.NewContext(ctx, fusionstore.Position{Source: "fused", Partition: 1, Offset: offset})
+		return sourceposition.NewContext(ctx, fusionstore.Position{Source: "fused", Partition: 1, Offset: offset, First: offset})
 	}
 	for _, offset := range []int64{10, 10, 9, 11} {
 		require.NoError(t, p.traces.ConsumeTraces(at(offset), td))

@@ -27,19 +27,33 @@ type Position struct {
 	Source string
 	// Partition is the partition of Source.
 	Partition int32
-	// Offset is the record's offset in the partition.
+	// Offset is the record's offset in the partition; for an export merged
+	// from several records, the last one's.
 	Offset int64
+	// First is the first record's offset of a merged export; Offset for
+	// one record.
+	First int64
 }
 
-// String is the position as "source/partition@offset".
+// String is the position as "source/partition@offset", or
+// "source/partition@first-offset" for a merged export.
 func (p Position) String() string {
+	if p.First != p.Offset {
+		return fmt.Sprintf("%s/%d@%d-%d", p.Source, p.Partition, p.First, p.Offset)
+	}
 	return fmt.Sprintf("%s/%d@%d", p.Source, p.Partition, p.Offset)
 }
+
+// ErrPositionOverlap is a merged export of which some records, not all,
+// were stored already (at or below the position the store holds): it is
+// not stored, and must be offered again record by record.
+var ErrPositionOverlap = errors.New("fusionstore: the export's records are partly stored already; offer them one by one")
 
 // PositionedAppender stores exports read from an ordered source exactly
 // once: the rows and the position are written in one transaction, and an
 // export at or below the position last stored for its partition and table is
-// a replay, skipped. A partition's exports must arrive in offset order (one
+// a replay, skipped; a merged export that straddles that position is
+// refused with ErrPositionOverlap. A partition's exports must arrive in offset order (one
 // consumer per partition, as a Kafka consumer group gives). Safe for
 // concurrent use.
 type PositionedAppender interface {
@@ -110,6 +124,9 @@ func (s *Store) appendAt(ctx context.Context, t table, rows [][]driver.Value, ov
 	}
 	if known && pos.Offset <= last {
 		return false, nil
+	}
+	if known && min(pos.First, pos.Offset) <= last {
+		return false, fmt.Errorf("%w: %s, stored up to %d", ErrPositionOverlap, pos, last)
 	}
 	if err := s.execLocked(ctx, "BEGIN TRANSACTION"); err != nil {
 		return false, fmt.Errorf("store: beginning the transaction of %s at %s: %w", t, pos, err)

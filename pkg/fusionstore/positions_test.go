@@ -29,28 +29,38 @@ func TestAppendAtSkipsReplays(t *testing.T) {
 		pos        Position
 		wantStored bool
 	}{
-		{"traces at 5", func(p Position) (bool, error) { return s.AppendTracesAt(ctx, td, p) }, Position{"fused", 0, 5}, true},
-		{"traces replayed at 5", func(p Position) (bool, error) { return s.AppendTracesAt(ctx, td, p) }, Position{"fused", 0, 5}, false},
-		{"traces replayed below", func(p Position) (bool, error) { return s.AppendTracesAt(ctx, td, p) }, Position{"fused", 0, 3}, false},
-		{"logs of the same record", func(p Position) (bool, error) { return s.AppendLogsAt(ctx, ld, p) }, Position{"fused", 0, 5}, true},
-		{"metrics of the same record", func(p Position) (bool, error) { return s.AppendMetricsAt(ctx, md, p) }, Position{"fused", 0, 5}, true},
-		{"traces of another partition", func(p Position) (bool, error) { return s.AppendTracesAt(ctx, td, p) }, Position{"fused", 1, 2}, true},
-		{"traces of another topic", func(p Position) (bool, error) { return s.AppendTracesAt(ctx, td, p) }, Position{"other", 0, 5}, true},
-		{"traces next", func(p Position) (bool, error) { return s.AppendTracesAt(ctx, td, p) }, Position{"fused", 0, 6}, true},
+		{"traces at 5", func(p Position) (bool, error) { return s.AppendTracesAt(ctx, td, p) }, Position{"fused", 0, 5, 5}, true},
+		{"traces replayed at 5", func(p Position) (bool, error) { return s.AppendTracesAt(ctx, td, p) }, Position{"fused", 0, 5, 5}, false},
+		{"traces replayed below", func(p Position) (bool, error) { return s.AppendTracesAt(ctx, td, p) }, Position{"fused", 0, 3, 3}, false},
+		{"logs of the same record", func(p Position) (bool, error) { return s.AppendLogsAt(ctx, ld, p) }, Position{"fused", 0, 5, 5}, true},
+		{"metrics of the same record", func(p Position) (bool, error) { return s.AppendMetricsAt(ctx, md, p) }, Position{"fused", 0, 5, 5}, true},
+		{"traces of another partition", func(p Position) (bool, error) { return s.AppendTracesAt(ctx, td, p) }, Position{"fused", 1, 2, 2}, true},
+		{"traces of another topic", func(p Position) (bool, error) { return s.AppendTracesAt(ctx, td, p) }, Position{"other", 0, 5, 5}, true},
+		{"traces next", func(p Position) (bool, error) { return s.AppendTracesAt(ctx, td, p) }, Position{"fused", 0, 6, 6}, true},
 	}
 	for _, step := range steps {
 		stored, err := step.append(step.pos)
 		require.NoError(t, err, step.name)
 		assert.Equal(t, step.wantStored, stored, step.name)
 	}
-	assert.Equal(t, int64(4*td.SpanCount()), countRows(t, s, "traces"))
+	// A merged export: wholly new is stored, straddling is refused, wholly
+	// old is skipped.
+	stored, err := s.AppendTracesAt(ctx, td, Position{"fused", 0, 12, 7})
+	require.NoError(t, err)
+	assert.True(t, stored)
+	_, err = s.AppendTracesAt(ctx, td, Position{"fused", 0, 15, 10})
+	require.ErrorIs(t, err, ErrPositionOverlap)
+	stored, err = s.AppendTracesAt(ctx, td, Position{"fused", 0, 12, 9})
+	require.NoError(t, err)
+	assert.False(t, stored)
+	assert.Equal(t, int64(5*td.SpanCount()), countRows(t, s, "traces"))
 	assert.Equal(t, int64(ld.LogRecordCount()), countRows(t, s, "logs"))
 	assert.Equal(t, int64(md.DataPointCount()), countRows(t, s, "metrics"))
 
 	offset, ok, err := s.LastPosition(ctx, "fused", 0, "traces")
 	require.NoError(t, err)
 	assert.True(t, ok)
-	assert.Equal(t, int64(6), offset)
+	assert.Equal(t, int64(12), offset)
 	_, ok, err = s.LastPosition(ctx, "fused", 2, "traces")
 	require.NoError(t, err)
 	assert.False(t, ok)
@@ -66,7 +76,7 @@ func TestAppendAtFailedCommitStoresNothing(t *testing.T) {
 			ctx := context.Background()
 			s := newTestStore(t, &testClock{t: fusiongen.BaseTime}, func(c *Config) { c.DedupSpans = dedup })
 			td := fusiongen.New(3).Traces(25)
-			pos := Position{"fused", 4, 100}
+			pos := Position{"fused", 4, 100, 100}
 
 			injected := errors.New("injected")
 			s.beforeCommit = func() error { return injected }
@@ -99,7 +109,7 @@ func TestAppendAtPositionsSurviveReopen(t *testing.T) {
 	cfg := NewDefaultConfig()
 	cfg.Path = filepath.Join(t.TempDir(), "fusion.duckdb")
 	ld := fusiongen.New(5).Logs(12)
-	pos := Position{"fused", 2, 41}
+	pos := Position{"fused", 2, 41, 41}
 
 	s, err := Open(ctx, &cfg)
 	require.NoError(t, err)
@@ -117,6 +127,6 @@ func TestAppendAtPositionsSurviveReopen(t *testing.T) {
 	assert.Equal(t, int64(ld.LogRecordCount()), countRows(t, s, "logs"))
 
 	require.NoError(t, s.Close())
-	_, err = s.AppendLogsAt(ctx, ld, Position{"fused", 2, 42})
+	_, err = s.AppendLogsAt(ctx, ld, Position{"fused", 2, 42, 42})
 	require.ErrorIs(t, err, ErrClosed)
 }

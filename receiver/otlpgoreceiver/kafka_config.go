@@ -35,6 +35,10 @@ type KafkaConfig struct {
 	// are committed once every one of them was accepted.
 	MaxPollRecords int `mapstructure:"max_poll_records"`
 
+	// MaxBatchBytes bounds the encoded frames of one partition that are
+	// merged into one export (one store transaction per signal).
+	MaxBatchBytes int `mapstructure:"max_batch_bytes"`
+
 	// InitialBackoff is the first wait before a frame a pipeline refused
 	// for now (429/503-style) is offered again; it doubles up to
 	// MaxBackoff. A delay the refusal asks for is waited at least.
@@ -51,7 +55,8 @@ const (
 	defaultKafkaTopic          = "otelfusion-fused"
 	defaultKafkaGroupID        = "otelfusion-gateway"
 	defaultKafkaSessionTimeout = 45 * time.Second
-	defaultKafkaMaxPollRecords = 64
+	defaultKafkaMaxPollRecords = 500
+	defaultKafkaMaxBatchBytes  = 4 << 20
 	defaultKafkaInitialBackoff = 100 * time.Millisecond
 	defaultKafkaMaxBackoff     = 5 * time.Second
 )
@@ -62,6 +67,7 @@ func defaultKafkaConfig() KafkaConfig {
 		GroupID:        defaultKafkaGroupID,
 		SessionTimeout: defaultKafkaSessionTimeout,
 		MaxPollRecords: defaultKafkaMaxPollRecords,
+		MaxBatchBytes:  defaultKafkaMaxBatchBytes,
 		InitialBackoff: defaultKafkaInitialBackoff,
 		MaxBackoff:     defaultKafkaMaxBackoff,
 	}
@@ -83,6 +89,9 @@ func (c *KafkaConfig) Validate() error {
 	}
 	if c.MaxPollRecords <= 0 {
 		errs = append(errs, fmt.Errorf("'%smax_poll_records' must be positive, got %d", prefix, c.MaxPollRecords))
+	}
+	if c.MaxBatchBytes <= 0 {
+		errs = append(errs, fmt.Errorf("'%smax_batch_bytes' must be positive, got %d", prefix, c.MaxBatchBytes))
 	}
 	if c.InitialBackoff <= 0 {
 		errs = append(errs, fmt.Errorf("'%sinitial_backoff' must be positive, got %s", prefix, c.InitialBackoff))

@@ -2,6 +2,7 @@ package otlpgoreceiver // import "github.com/otelfusion/otelfusion/receiver/otlp
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -97,12 +98,12 @@ func (c *kafkaConsumer) run(ctx context.Context) {
 		)
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
 			wg.Go(func() {
-				for _, record := range p.Records {
-					if !c.consume(ctx, record) {
+				for _, batch := range c.batches(p.Records) {
+					if !c.consumeBatch(ctx, batch) {
 						return
 					}
 					mu.Lock()
-					accepted = append(accepted, record)
+					accepted = append(accepted, batch...)
 					mu.Unlock()
 				}
 			})
@@ -120,39 +121,93 @@ func (c *kafkaConsumer) run(ctx context.Context) {
 	}
 }
 
-// consume hands one record's frame to the pipelines until every signal is
-// accepted or rejected for good; false means ctx ended first.
-func (c *kafkaConsumer) consume(ctx context.Context, record *kgo.Record) bool {
-	r := c.r
-	pos := fusionstore.Position{Source: record.Topic, Partition: record.Partition, Offset: record.Offset}
-	// The tenant comes from the receiver's 'tenant' settings: the record
-	// has no authenticated client, so "auth" and "metadata" find nothing.
-	ctx = sourceposition.NewContext(client.NewContext(ctx, client.Info{}), pos)
-	r.telemetry.OtlpgoReceiverFrames.Add(ctx, 1)
-	r.telemetry.OtlpgoReceiverFrameSize.Record(ctx, int64(len(record.Value)))
+// batches cuts a partition's records of one poll into runs of at most
+// max_batch_items items (counted by record size until decoded: a frame's
+// items are not known before), each handed to the pipelines as one export.
+func (c *kafkaConsumer) batches(records []*kgo.Record) [][]*kgo.Record {
+	var (
+		out   [][]*kgo.Record
+		bytes int
+	)
+	for i, record := range records {
+		if i == 0 || bytes+len(record.Value) > c.cfg.MaxBatchBytes {
+			out = append(out, nil)
+			bytes = 0
+		}
+		out[len(out)-1] = append(out[len(out)-1], record)
+		bytes += len(record.Value)
+	}
+	return out
+}
 
-	pending := [3]bool{true, true, true} // traces, logs, metrics
-	backoff := c.cfg.InitialBackoff
-	for {
-		// Decoded afresh for each offer: the pipelines may have changed
-		// what they were given.
+// decodeBatch decodes and stamps the frames of records into one request,
+// with the position of the run; records that are not valid frames, or
+// whose tenant is refused, are logged and left out.
+func (c *kafkaConsumer) decodeBatch(ctx context.Context, records []*kgo.Record, count bool) (otlpgo.Request, fusionstore.Position, bool) {
+	r := c.r
+	merged := otlpgo.NewRequest()
+	var (
+		pos   fusionstore.Position
+		valid int
+	)
+	for _, record := range records {
+		at := fusionstore.Position{Source: record.Topic, Partition: record.Partition, Offset: record.Offset, First: record.Offset}
+		if count {
+			r.telemetry.OtlpgoReceiverFrames.Add(ctx, 1)
+			r.telemetry.OtlpgoReceiverFrameSize.Record(ctx, int64(len(record.Value)))
+		}
 		decoded, err := otlpgo.Decode(record.Value, r.limits)
 		if err != nil {
-			_, attrs := decodeErrorStatus(err)
-			r.telemetry.OtlpgoReceiverDecodeErrors.Add(ctx, 1, metric.WithAttributes(attrs...))
-			r.settings.Logger.Error("Dropping a Kafka record that is not a valid fused frame",
-				zap.Stringer("position", pos), zap.Error(err))
-			return true
+			if count {
+				_, attrs := decodeErrorStatus(err)
+				r.telemetry.OtlpgoReceiverDecodeErrors.Add(ctx, 1, metric.WithAttributes(attrs...))
+				r.settings.Logger.Error("Dropping a Kafka record that is not a valid fused frame",
+					zap.Stringer("position", at), zap.Error(err))
+			}
+			continue
 		}
 		if err := r.stampFrame(ctx, decoded); err != nil {
-			r.settings.Logger.Error("Dropping a Kafka record whose tenant is refused",
-				zap.Stringer("position", pos), zap.Error(err))
+			if count {
+				r.settings.Logger.Error("Dropping a Kafka record whose tenant is refused",
+					zap.Stringer("position", at), zap.Error(err))
+			}
+			continue
+		}
+		if valid == 0 {
+			pos = at
+		}
+		pos.Offset = record.Offset
+		valid++
+		decoded.Traces.ResourceSpans().MoveAndAppendTo(merged.Traces.ResourceSpans())
+		decoded.Logs.ResourceLogs().MoveAndAppendTo(merged.Logs.ResourceLogs())
+		decoded.Metrics.ResourceMetrics().MoveAndAppendTo(merged.Metrics.ResourceMetrics())
+	}
+	return merged, pos, valid > 0
+}
+
+// consumeBatch hands a run of one partition's records to the pipelines as
+// one export until every signal is accepted or rejected for good; false
+// means ctx ended first. When the store finds the run partly stored (after
+// a crash, the first run read again), the records are offered one by one.
+func (c *kafkaConsumer) consumeBatch(ctx context.Context, records []*kgo.Record) bool {
+	r := c.r
+	// The tenant comes from the receiver's 'tenant' settings: the record
+	// has no authenticated client, so "auth" and "metadata" find nothing.
+	ctx = client.NewContext(ctx, client.Info{})
+	pending := [3]bool{true, true, true} // traces, logs, metrics
+	backoff := c.cfg.InitialBackoff
+	for attempt := 0; ; attempt++ {
+		// Decoded afresh for each offer: the pipelines may have changed
+		// what they were given.
+		decoded, pos, ok := c.decodeBatch(ctx, records, attempt == 0)
+		if !ok {
 			return true
 		}
+		ctx := sourceposition.NewContext(ctx, pos)
 
 		var (
-			retry bool
-			delay time.Duration
+			retry, overlap bool
+			delay          time.Duration
 		)
 		offer := func(i int, present bool, deliver func() deliveryOutcome) {
 			if !pending[i] {
@@ -163,6 +218,10 @@ func (c *kafkaConsumer) consume(ctx context.Context, record *kgo.Record) bool {
 				return
 			}
 			outcome := deliver()
+			if errors.Is(outcome.err, fusionstore.ErrPositionOverlap) {
+				overlap = true
+				return
+			}
 			if outcome.refusal != nil {
 				retry = true
 				delay = max(delay, outcome.refusal.retryDelay)
@@ -179,6 +238,19 @@ func (c *kafkaConsumer) consume(ctx context.Context, record *kgo.Record) bool {
 		offer(0, decoded.Traces.ResourceSpans().Len() > 0, func() deliveryOutcome { return r.deliverTraces(ctx, decoded.Traces) })
 		offer(1, decoded.Logs.ResourceLogs().Len() > 0, func() deliveryOutcome { return r.deliverLogs(ctx, decoded.Logs) })
 		offer(2, decoded.Metrics.ResourceMetrics().Len() > 0, func() deliveryOutcome { return r.deliverMetrics(ctx, decoded.Metrics) })
+		if overlap {
+			if len(records) == 1 {
+				// Cannot happen for one record: its first and last offsets agree.
+				r.settings.Logger.Error("Store refused a single Kafka record as partly stored", zap.Stringer("position", pos))
+				return true
+			}
+			for _, record := range records {
+				if !c.consumeBatch(ctx, []*kgo.Record{record}) {
+					return false
+				}
+			}
+			return true
+		}
 		if !retry {
 			return true
 		}

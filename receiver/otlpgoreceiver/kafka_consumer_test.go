@@ -3,6 +3,7 @@ package otlpgoreceiver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -174,16 +176,26 @@ func TestKafkaConsumesCommittedFramesWithTheirPositions(t *testing.T) {
 
 	positions, got := recorder.snapshot()
 	assert.Equal(t, spans, got)
-	want := map[fusionstore.Position]bool{}
-	for _, r := range produced {
-		want[fusionstore.Position{Source: testTopic, Partition: r.partition, Offset: r.offset}] = true
-	}
-	gotPositions := map[fusionstore.Position]bool{}
+	// Each produced record lies in exactly one delivered export's range,
+	// and the ranges of a partition follow each other.
+	covered := map[producedRecord]int{}
+	last := map[int32]int64{}
 	for _, p := range positions {
-		gotPositions[p] = true
+		assert.Equal(t, testTopic, p.Source)
+		assert.LessOrEqual(t, p.First, p.Offset)
+		if prev, ok := last[p.Partition]; ok {
+			assert.Greater(t, p.First, prev, "exports of partition %d in offset order", p.Partition)
+		}
+		last[p.Partition] = p.Offset
+		for _, r := range produced {
+			if r.partition == p.Partition && r.offset >= p.First && r.offset <= p.Offset {
+				covered[r]++
+			}
+		}
 	}
-	assert.Equal(t, want, gotPositions)
-	assert.Len(t, positions, len(produced), "each frame delivered once")
+	for _, r := range produced {
+		assert.Equal(t, 1, covered[r], "record %+v delivered once", r)
+	}
 	assert.Equal(t, len(produced)*testRequest().Metrics.DataPointCount(), metrics.DataPointCount())
 }
 
@@ -247,9 +259,56 @@ func TestKafkaBadRecordIsDroppedAndPassed(t *testing.T) {
 func TestKafkaConfigValidate(t *testing.T) {
 	k := defaultKafkaConfig()
 	k.Topic, k.GroupID = "", ""
-	k.MaxPollRecords, k.InitialBackoff, k.MaxBackoff = 0, time.Second, time.Millisecond
+	k.MaxPollRecords, k.MaxBatchBytes, k.InitialBackoff, k.MaxBackoff = 0, 0, time.Second, time.Millisecond
 	assert.EqualError(t, k.Validate(), "'protocols::kafka::brokers' must list at least one broker\n"+
 		"'protocols::kafka::topic' must be set\n'protocols::kafka::group_id' must be set\n"+
 		"'protocols::kafka::max_poll_records' must be positive, got 0\n"+
+		"'protocols::kafka::max_batch_bytes' must be positive, got 0\n"+
 		"'protocols::kafka::max_backoff' must be >= 'protocols::kafka::initial_backoff'")
+}
+
+// overlapTraces answers like the store for a run of records that is partly
+// stored: every merged export is refused with ErrPositionOverlap.
+type overlapTraces struct {
+	positionRecorder
+	refused int
+}
+
+func (o *overlapTraces) consumeTraces(ctx context.Context, td ptrace.Traces) error {
+	pos, _ := sourceposition.FromContext(ctx)
+	if pos.First != pos.Offset {
+		o.mu.Lock()
+		o.refused++
+		o.mu.Unlock()
+		return consumererror.NewPermanent(fmt.Errorf("%w: %s", fusionstore.ErrPositionOverlap, pos))
+	}
+	return o.positionRecorder.consumeTraces(ctx, td)
+}
+
+// TestKafkaOverlapIsOfferedRecordByRecord: a merged run the store finds
+// partly stored is offered again one record at a time, nothing lost.
+func TestKafkaOverlapIsOfferedRecordByRecord(t *testing.T) {
+	cluster := startCluster(t, 1)
+	var frames [][]byte
+	for range 5 {
+		frames = append(frames, encodeFrame(t, otlpgo.Request{Traces: testRequest().Traces, Logs: plog.NewLogs(), Metrics: testRequest().Metrics}, otlpgo.CompressionNone))
+	}
+	produced := produceFrames(t, cluster, "agent-1", 1, true, frames...)
+
+	o := &overlapTraces{}
+	traces, err := consumer.NewTraces(o.consumeTraces)
+	require.NoError(t, err)
+	startReceiver(t, kafkaOnlyConfig(cluster), nopSettings(), pipelines{traces: traces})
+	require.Eventually(t, func() bool { return committedOffsets(t, cluster, 1)[0] > produced[4].offset },
+		30*time.Second, 20*time.Millisecond)
+
+	positions, spans := o.snapshot()
+	assert.Equal(t, 5*testRequest().Traces.SpanCount(), spans)
+	require.Len(t, positions, 5)
+	for i, p := range positions {
+		assert.Equal(t, produced[i].offset, p.Offset)
+	}
+	o.mu.Lock()
+	assert.Positive(t, o.refused, "the five records were first offered merged")
+	o.mu.Unlock()
 }
