@@ -33,7 +33,7 @@ type KafkaConfig struct {
 
 	// MaxRecordBytes bounds one record's value (an encoded frame); a
 	// partition's share of a flush that is larger is split into several
-	// records of that partition. Keep it at or below the topic's
+	// records of that partition. Keep it at least 1 KiB below the topic's
 	// max.message.bytes.
 	MaxRecordBytes int `mapstructure:"max_record_bytes"`
 
@@ -47,8 +47,10 @@ const (
 	defaultKafkaTopic              = "otelfusion-fused"
 	defaultKafkaTransactionTimeout = time.Minute
 	defaultKafkaTimeout            = 30 * time.Second
-	defaultKafkaMaxRecordBytes     = 1 << 20
-	defaultKafkaMetadataRefresh    = 30 * time.Second
+	// defaultKafkaMaxRecordBytes leaves a record batch under Kafka's default
+	// max.message.bytes (1048588) with room for its headers.
+	defaultKafkaMaxRecordBytes  = 1_000_000
+	defaultKafkaMetadataRefresh = 30 * time.Second
 )
 
 func defaultKafkaConfig() KafkaConfig {

@@ -50,8 +50,9 @@ func newKafkaProducer(ctx context.Context, cfg *KafkaConfig, compression otlpgo.
 		kgo.TransactionTimeout(cfg.TransactionTimeout),
 		// Records are placed by trace id here, not by franz-go.
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
-		// Room for one record of max_record_bytes plus batch overhead.
-		kgo.ProducerBatchMaxBytes(int32(cfg.MaxRecordBytes)+16<<10),
+		// A batch holds one record of max_record_bytes with its headers,
+		// and stays under the topic's max.message.bytes.
+		kgo.ProducerBatchMaxBytes(int32(cfg.MaxRecordBytes)+1024),
 		kgo.RecordDeliveryTimeout(cfg.Timeout),
 	)
 	return &kafkaProducer{cfg: cfg, compression: compression, logger: logger, opts: opts}, nil
