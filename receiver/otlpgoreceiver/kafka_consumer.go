@@ -113,7 +113,10 @@ func (c *kafkaConsumer) run(ctx context.Context) {
 			commitCtx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 			if err := c.client.CommitRecords(commitCtx, accepted...); err != nil {
 				// The records will be read again; the store skips what it has.
+				c.r.telemetry.OtlpgoReceiverKafkaCommitErrors.Add(commitCtx, 1)
 				c.r.settings.Logger.Warn("Committing Kafka offsets failed", zap.Int("records", len(accepted)), zap.Error(err))
+			} else {
+				c.r.telemetry.OtlpgoReceiverKafkaCommittedRecords.Add(commitCtx, int64(len(accepted)))
 			}
 			cancel()
 		}
@@ -255,6 +258,7 @@ func (c *kafkaConsumer) consumeBatch(ctx context.Context, records []*kgo.Record)
 			return true
 		}
 
+		r.telemetry.OtlpgoReceiverKafkaBackoffs.Add(ctx, 1)
 		wait := max(backoff, delay)
 		backoff = min(2*backoff, c.cfg.MaxBackoff)
 		r.settings.Logger.Debug("Pipeline refused a Kafka record for now; offering it again",

@@ -13,12 +13,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/otelfusion/otelfusion/internal/sourceposition"
 	"github.com/otelfusion/otelfusion/pkg/fusiongen"
@@ -231,7 +233,11 @@ func TestKafkaRefusalIsBackoffNotLoss(t *testing.T) {
 
 	traces := new(consumertest.TracesSink)
 	logs := &flakyLogs{refusals: 4}
-	startReceiver(t, kafkaOnlyConfig(cluster), nopSettings(), pipelines{traces: traces, logs: logs})
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := nopSettings()
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	startReceiver(t, kafkaOnlyConfig(cluster), set, pipelines{traces: traces, logs: logs})
 
 	require.Eventually(t, func() bool { return committedOffsets(t, cluster, 1)[0] > produced[0].offset },
 		30*time.Second, 20*time.Millisecond)
@@ -240,6 +246,13 @@ func TestKafkaRefusalIsBackoffNotLoss(t *testing.T) {
 	logs.mu.Lock()
 	assert.Equal(t, 5, logs.offers)
 	logs.mu.Unlock()
+	assertCounter(t, tel, "otelcol_otlpgo_receiver_kafka_backoffs", 4)
+	require.Eventually(t, func() bool {
+		m, err := tel.GetMetric("otelcol_otlpgo_receiver_kafka_committed_records")
+		return err == nil && len(m.Data.(metricdata.Sum[int64]).DataPoints) == 1
+	}, 10*time.Second, 20*time.Millisecond)
+	assertCounter(t, tel, "otelcol_otlpgo_receiver_kafka_committed_records", 1)
+	assertCounter(t, tel, "otelcol_otlpgo_receiver_frames", 1)
 }
 
 // TestKafkaBadRecordIsDroppedAndPassed: a record that is not a frame is
