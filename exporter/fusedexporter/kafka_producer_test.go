@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelfusion/otelfusion/pkg/fusiongen"
@@ -205,4 +206,17 @@ func TestKafkaFailedFlushIsRetriedAndCommittedOnce(t *testing.T) {
 		spans += r.req.Traces.SpanCount()
 	}
 	assert.Equal(t, td.SpanCount(), spans)
+}
+
+// TestKafkaUnreachableIsRetryable: with no cluster to talk to, a push fails
+// with an error exporterhelper retries, not a permanent one.
+func TestKafkaUnreachableIsRetryable(t *testing.T) {
+	cluster := kfake.MustCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, testTopic))
+	cfg := kafkaTestConfig(cluster, func(k *KafkaConfig) { k.Timeout = time.Second })
+	cluster.Close()
+	cfg.RetryConfig.Enabled = false
+	p := startNopPipelines(t, cfg)
+	err := p.traces.ConsumeTraces(context.Background(), fusiongen.New(14).Traces(10))
+	require.Error(t, err)
+	assert.False(t, consumererror.IsPermanent(err), "%v", err)
 }
