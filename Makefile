@@ -67,7 +67,8 @@ testbed-smoke: build
 	cd testbed && TESTBED=1 TESTBED_WORKDIR=../results/tmp $(GO) test -count=1 -v -timeout 5m -run '^TestSmoke$$' ./scenarios
 
 ## testbed-fleet-kafka: the Kafka fleet (2 agents -> kfake, 6 partitions -> 3 gateways with the fusion processor and the
-## store), 20 s at 8k spans/s, exact counts; writes testbed/results/fleet/kafka.md, kafka.png, kafka.json (~1 min)
+## store), 3 runs of 20 s at 8k spans/s, exact counts, medians; writes testbed/results/fleet/kafka.md, kafka.png,
+## kafka.json (~3 min)
 testbed-fleet-kafka: build
 	cd testbed && TESTBED=1 TESTBED_RESULTS=../results TESTBED_WORKDIR=../results/tmp \
 	  $(GO) test -count=1 -v -timeout 10m -run '^TestFleetKafka$$' ./scenarios

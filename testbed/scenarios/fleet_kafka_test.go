@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -381,8 +382,6 @@ type kafkaFleetResult struct {
 	LogsUnlinked float64 `json:"logs_unlinked"`
 	// CorrelationRate is enriched / (enriched + unlinked) at the gateways.
 	CorrelationRate float64 `json:"correlation_rate"`
-
-	Sizing kafkaFleetSizing `json:"sizing_400b_spans_per_day"`
 }
 
 // kafkaFleetSizing is the fleet for 400B spans/day from the measured CPU.
@@ -415,9 +414,11 @@ func sizeFleet(agentCPUPerSpan, gatewayCPUPerSpan float64) kafkaFleetSizing {
 	return s
 }
 
-// TestFleetKafka runs the Kafka fleet at a fixed offered rate for a window,
-// then waits until the three stores hold everything that was sent, and
-// writes results/fleet/kafka.{md,json,png} under TESTBED_RESULTS.
+// TestFleetKafka runs the Kafka fleet TESTBED_FLEET_RUNS times (3), each
+// from scratch at a fixed offered rate for a window, waits until the three
+// stores hold everything that was sent, and writes
+// results/fleet/kafka.{md,json,png} under TESTBED_RESULTS with every run and
+// the medians; the sizing uses the medians.
 func TestFleetKafka(t *testing.T) {
 	if os.Getenv("TESTBED") != "1" {
 		t.Skip("set TESTBED=1 to run the load scenarios (make testbed-fleet-kafka)")
@@ -430,16 +431,36 @@ func TestFleetKafka(t *testing.T) {
 	window := envDuration("TESTBED_WINDOW", 20*time.Second)
 	// Spans/s per agent; a log record and a metric point ride with each span.
 	perAgent := envInt("TESTBED_FLEET_RATE", 4000)
+	runs := envInt("TESTBED_FLEET_RUNS", 3)
 
+	var report kafkaFleetReport
+	for run := range runs {
+		report.Runs = append(report.Runs, runKafkaFleet(t, fusion.Path, run, perAgent, warmup, window))
+	}
+	report.summarize()
+	progress("kafka fleet, median of %d runs: %.0f spans/s committed, %.0f stored; agents %.2f, gateways %.2f CPU-s per M spans; correlation %.4f",
+		runs, report.Median.SpansPerSecond, report.Median.StoredSpansPerSecond, report.Median.AgentCPUPerMillionSpans,
+		report.Median.GatewayCPUPerMillionSpans, report.Median.CorrelationRate)
+	if out := os.Getenv("TESTBED_RESULTS"); out != "" {
+		if err := writeKafkaFleetReport(filepath.Join(fromStartDir(out), "fleet"), report); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// runKafkaFleet starts kfake, the gateways and the agents, loads them,
+// measures, checks the counts and stops everything.
+func runKafkaFleet(t *testing.T, bin string, run, perAgent int, warmup, window time.Duration) kafkaFleetResult {
+	t.Helper()
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(kafkaFleetPartitions, kafkaFleetTopic))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(cluster.Close)
+	defer cluster.Close()
 	brokers := cluster.ListenAddrs()[0]
 	dir := t.TempDir()
 	if w := os.Getenv("TESTBED_WORKDIR"); w != "" {
-		dir = filepath.Join(fromStartDir(w), "fleet-kafka")
+		dir = filepath.Join(fromStartDir(w), "fleet-kafka", fmt.Sprintf("run-%d", run))
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			t.Fatal(err)
 		}
@@ -450,19 +471,19 @@ func TestFleetKafka(t *testing.T) {
 		base := kafkaFleetBasePort + 100 + 10*j
 		data := filepath.Join(dir, fmt.Sprintf("gateway-%d-data", j))
 		_ = os.RemoveAll(data)
-		gateways = append(gateways, startFleetProcess(t, fusion.Path, dir, fmt.Sprintf("gateway-%d", j),
+		gateways = append(gateways, startFleetProcess(t, bin, dir, fmt.Sprintf("gateway-%d", j),
 			kafkaFleetGatewayConfig(j, brokers, data, base, base+1, base+2, base+3), base+1, base+2, base+3))
 	}
 	var loads []*kafkaFleetLoad
 	for i := range kafkaFleetAgents {
 		base := kafkaFleetBasePort + 10*i
-		agents = append(agents, startFleetProcess(t, fusion.Path, dir, fmt.Sprintf("agent-%d", i),
+		agents = append(agents, startFleetProcess(t, bin, dir, fmt.Sprintf("agent-%d", i),
 			kafkaFleetAgentConfig(i, brokers, base, base+1, base+2), base+1, base+2, 0))
 		sender := &fusedSender{httpSender{endpointSender: endpointSender{host: "127.0.0.1", port: base}}}
 		loads = append(loads, &kafkaFleetLoad{provider: sharedProvider(100), sender: sender, stop: make(chan struct{})})
 	}
-	progress("kafka fleet: %d agents -> kfake (%d partitions) -> %d gateways, %d spans/s per agent",
-		kafkaFleetAgents, kafkaFleetPartitions, kafkaFleetGateways, perAgent)
+	progress("kafka fleet run %d: %d agents -> kfake (%d partitions) -> %d gateways, %d spans/s per agent",
+		run+1, kafkaFleetAgents, kafkaFleetPartitions, kafkaFleetGateways, perAgent)
 
 	loadStart := time.Now()
 	for _, l := range loads {
@@ -589,19 +610,57 @@ func TestFleetKafka(t *testing.T) {
 	if enriched+unlinked > 0 {
 		r.CorrelationRate = enriched / (enriched + unlinked)
 	}
-	r.Sizing = sizeFleet(r.AgentCPUPerMillionSpans/1e6, r.GatewayCPUPerMillionSpans/1e6)
-	progress("kafka fleet: %.0f spans/s; agents %.2f, gateways %.2f CPU-s per M spans; correlation %.4f; sent %+v stored %+v; drained in %.1fs",
-		r.SpansPerSecond, r.AgentCPUPerMillionSpans, r.GatewayCPUPerMillionSpans, r.CorrelationRate, sent, got, r.DrainSeconds)
+	progress("kafka fleet run %d: %.0f spans/s; agents %.2f, gateways %.2f CPU-s per M spans; correlation %.4f; sent %+v stored %+v; drained in %.1fs",
+		run+1, r.SpansPerSecond, r.AgentCPUPerMillionSpans, r.GatewayCPUPerMillionSpans, r.CorrelationRate, sent, got, r.DrainSeconds)
 
 	if !r.Exact {
-		t.Errorf("stored %+v, sent %+v", got, sent)
+		t.Errorf("run %d: stored %+v, sent %+v", run+1, got, sent)
 	}
 	if sendErrors > 0 {
-		t.Errorf("%d items failed to send", sendErrors)
+		t.Errorf("run %d: %d items failed to send", run+1, sendErrors)
 	}
-	if out := os.Getenv("TESTBED_RESULTS"); out != "" {
-		if err := writeKafkaFleetReport(filepath.Join(fromStartDir(out), "fleet"), r); err != nil {
-			t.Fatal(err)
+	return r
+}
+
+// kafkaFleetReport is every run and their medians, as committed in
+// results/fleet/kafka.json.
+type kafkaFleetReport struct {
+	Runs   []kafkaFleetResult `json:"runs"`
+	Median kafkaFleetMedian   `json:"median"`
+	Sizing kafkaFleetSizing   `json:"sizing_400b_spans_per_day"`
+}
+
+// kafkaFleetMedian is the median of each figure over the runs.
+type kafkaFleetMedian struct {
+	SpansPerSecond            float64 `json:"spans_per_s"`
+	StoredSpansPerSecond      float64 `json:"stored_spans_per_s"`
+	AgentCPUPerMillionSpans   float64 `json:"agent_cpu_s_per_million_spans"`
+	GatewayCPUPerMillionSpans float64 `json:"gateway_cpu_s_per_million_spans"`
+	KafkaCPUPerMillionSpans   float64 `json:"kafka_and_loadgen_cpu_s_per_million_spans"`
+	CorrelationRate           float64 `json:"correlation_rate"`
+}
+
+func (rep *kafkaFleetReport) summarize() {
+	median := func(f func(kafkaFleetResult) float64) float64 {
+		values := make([]float64, len(rep.Runs))
+		for i, r := range rep.Runs {
+			values[i] = f(r)
 		}
+		sort.Float64s(values)
+		if n := len(values); n%2 == 1 {
+			return values[n/2]
+		} else if n > 0 {
+			return (values[n/2-1] + values[n/2]) / 2
+		}
+		return 0
 	}
+	rep.Median = kafkaFleetMedian{
+		SpansPerSecond:            median(func(r kafkaFleetResult) float64 { return r.SpansPerSecond }),
+		StoredSpansPerSecond:      median(func(r kafkaFleetResult) float64 { return r.StoredSpansPerSecond }),
+		AgentCPUPerMillionSpans:   median(func(r kafkaFleetResult) float64 { return r.AgentCPUPerMillionSpans }),
+		GatewayCPUPerMillionSpans: median(func(r kafkaFleetResult) float64 { return r.GatewayCPUPerMillionSpans }),
+		KafkaCPUPerMillionSpans:   median(func(r kafkaFleetResult) float64 { return r.KafkaCPUPerMillionSpans }),
+		CorrelationRate:           median(func(r kafkaFleetResult) float64 { return r.CorrelationRate }),
+	}
+	rep.Sizing = sizeFleet(rep.Median.AgentCPUPerMillionSpans/1e6, rep.Median.GatewayCPUPerMillionSpans/1e6)
 }
