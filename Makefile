@@ -4,7 +4,7 @@ BIN       := bin/otelcol-fusion
 CONFIG    ?= distro/config.yaml
 FUZZTIME  ?= 60s
 
-.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability testbed testbed-fused testbed-fleet testbed-store testbed-stock testbed-smoke bench bench-codecs bench-store bench-raftwal bench-sdk bench-diagnose diagnose-eval fuzz lint generate check-generate tidy clean
+.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability e2e-kafka testbed testbed-fused testbed-fleet testbed-fleet-kafka testbed-store testbed-stock testbed-smoke bench bench-codecs bench-store bench-raftwal bench-sdk bench-diagnose diagnose-eval fuzz lint generate check-generate tidy clean
 
 all: build
 
@@ -87,6 +87,17 @@ testbed-stock:
 ## testbed-smoke: compile the testbed and run its one short scenario (traces at 10k/s into otelcol-fusion, counts checked)
 testbed-smoke: build
 	cd testbed && TESTBED=1 TESTBED_WORKDIR=../results/tmp $(GO) test -count=1 -v -timeout 5m -run '^TestSmoke$$' ./scenarios
+
+## testbed-fleet-kafka: the Kafka fleet (2 agents -> kfake, 6 partitions -> 3 gateways with the fusion processor and the
+## store), 3 runs of 20 s at 8k spans/s, exact counts, medians; writes testbed/results/fleet/kafka.md, kafka.png,
+## kafka.json (~3 min)
+testbed-fleet-kafka: build
+	cd testbed && TESTBED=1 TESTBED_RESULTS=../results TESTBED_WORKDIR=../results/tmp \
+	  $(GO) test -count=1 -v -timeout 10m -run '^TestFleetKafka$$' ./scenarios
+
+## e2e-kafka: only the Kafka exactly-once test (agent killed -9 mid-transaction, gateway killed -9 at an offset commit, 3 rounds): acknowledged spans lost and duplicated
+e2e-kafka:
+	$(GO) test -race -count=1 -timeout 10m -v -run TestKafkaExactlyOnce ./e2e/
 
 ## e2e-isolation: only the tenant quota isolation test (A floods at 10x its quota; B loses nothing, B's p99 within 20% of B alone)
 e2e-isolation:

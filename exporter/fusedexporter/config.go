@@ -62,6 +62,10 @@ type Config struct {
 	// by trace id; the queue and retry settings above apply per endpoint.
 	Routing configoptional.Optional[RoutingConfig] `mapstructure:"routing"`
 
+	// Kafka, when present, sends the frames to a Kafka topic in
+	// transactions instead of to 'endpoint' (kafka_config.go).
+	Kafka configoptional.Optional[KafkaConfig] `mapstructure:"kafka"`
+
 	// hasStore records a 'store' key: the store moved to the fusionstore
 	// extension and exporter, and Validate says so.
 	hasStore bool
@@ -110,15 +114,25 @@ func (cfg *Config) Validate() error {
 		return errStoreMoved
 	}
 	var errs error
-	if cfg.Routing.HasValue() {
-		errs = cfg.Routing.Get().validate()
+	switch {
+	case cfg.Routing.HasValue() && cfg.Kafka.HasValue():
+		errs = errors.Join(errs, errors.New("'routing' and 'kafka' are exclusive: frames go to a fleet of gateways or to a Kafka topic"))
+	case cfg.Routing.HasValue():
+		errs = errors.Join(errs, cfg.Routing.Get().validate())
 		if cfg.ClientConfig.Endpoint != "" {
 			errs = errors.Join(errs, errors.New("'endpoint' and 'routing' are exclusive: routing names the endpoints"))
 		}
-	} else if cfg.ClientConfig.Endpoint == "" {
+	case cfg.Kafka.HasValue():
+		// The frames go to Kafka; 'endpoint' is not used.
+		if cfg.Stream.Enabled {
+			errs = errors.Join(errs, errors.New("'stream::enabled' needs an HTTP endpoint: Kafka records are stateless frames, read by any gateway of the group"))
+		}
+	case cfg.ClientConfig.Endpoint == "":
 		errs = errors.Join(errs, errors.New("'endpoint' must be set"))
-	} else if _, err := fusedURL(cfg.ClientConfig.Endpoint); err != nil {
-		errs = errors.Join(errs, err)
+	default:
+		if _, err := fusedURL(cfg.ClientConfig.Endpoint); err != nil {
+			errs = errors.Join(errs, err)
+		}
 	}
 	switch cfg.FrameCompression {
 	case FrameCompressionZstd, FrameCompressionNone:

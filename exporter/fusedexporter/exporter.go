@@ -37,6 +37,7 @@ type fusedExporter struct {
 
 	// Set by Start; Start and Shutdown are serialised by sharedcomponent.
 	client      *http.Client
+	kafka       *kafkaProducer // instead of client with 'kafka'
 	coalescer   *coalescer
 	streams     *streamPool
 	sendCtx     context.Context
@@ -44,9 +45,12 @@ type fusedExporter struct {
 }
 
 func newFusedExporter(cfg *Config, set exporter.Settings) (*fusedExporter, error) {
-	target, err := fusedURL(cfg.ClientConfig.Endpoint)
-	if err != nil {
-		return nil, err
+	var target string
+	if !cfg.Kafka.HasValue() {
+		var err error
+		if target, err = fusedURL(cfg.ClientConfig.Endpoint); err != nil {
+			return nil, err
+		}
 	}
 	telemetry, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
@@ -64,12 +68,20 @@ func newFusedExporter(cfg *Config, set exporter.Settings) (*fusedExporter, error
 // Start builds the HTTP client (auth and middleware extensions come from
 // host) and starts the coalescer.
 func (e *fusedExporter) Start(ctx context.Context, host component.Host) error {
-	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.settings)
-	if err != nil {
-		return err
+	if e.cfg.Kafka.HasValue() {
+		producer, err := newKafkaProducer(ctx, e.cfg.Kafka.Get(), e.cfg.FrameCompression.codec(), e.settings.Logger)
+		if err != nil {
+			return err
+		}
+		e.kafka = producer
+	} else {
+		client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.settings)
+		if err != nil {
+			return err
+		}
+		e.client = client
+		e.streams = newStreamPool(e.cfg)
 	}
-	e.client = client
-	e.streams = newStreamPool(e.cfg)
 	e.sendCtx, e.cancelSends = context.WithCancel(context.Background())
 	e.coalescer = newCoalescer(e.cfg.Flush.Timeout, e.cfg.Flush.MaxItems, sendersPerSignal(e.cfg), e.send)
 	e.coalescer.start()
@@ -86,7 +98,12 @@ func (e *fusedExporter) Shutdown(ctx context.Context) error {
 	}
 	err := e.coalescer.stop(ctx, e.cancelSends)
 	e.cancelSends()
-	e.client.CloseIdleConnections()
+	if e.client != nil {
+		e.client.CloseIdleConnections()
+	}
+	if e.kafka != nil {
+		e.kafka.close()
+	}
 	return err
 }
 
@@ -162,6 +179,9 @@ func (e *fusedExporter) deliver(batch []*push) {
 // exchange encodes batch, POSTs it and maps the answer to a result per
 // signal. splittable reports a failure that a smaller frame may avoid.
 func (e *fusedExporter) exchange(batch []*push) (results outcome, splittable bool) {
+	if e.kafka != nil {
+		return e.exchangeKafka(batch)
+	}
 	req, present, items := fuse(batch)
 	resent := false
 	for s := range signalCount {

@@ -45,6 +45,7 @@ func createDefaultConfig() component.Config {
 		QueueConfig:      configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
 		RetryConfig:      configretry.NewDefaultBackOffConfig(),
 		Routing:          configoptional.Default(defaultRoutingConfig()),
+		Kafka:            configoptional.Default(defaultKafkaConfig()),
 	}
 }
 

@@ -51,18 +51,18 @@ func helperOptions(cfg *Config, exp *storeExporter) []exporterhelper.Option {
 
 func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	sCfg := cfg.(*Config)
-	exp := newStoreExporter(sCfg)
+	exp := newStoreExporter(sCfg, set.Logger)
 	return exporterhelper.NewTraces(ctx, set, cfg, exp.pushTraces, helperOptions(sCfg, exp)...)
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	sCfg := cfg.(*Config)
-	exp := newStoreExporter(sCfg)
+	exp := newStoreExporter(sCfg, set.Logger)
 	return exporterhelper.NewLogs(ctx, set, cfg, exp.pushLogs, helperOptions(sCfg, exp)...)
 }
 
 func createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
 	sCfg := cfg.(*Config)
-	exp := newStoreExporter(sCfg)
+	exp := newStoreExporter(sCfg, set.Logger)
 	return exporterhelper.NewMetrics(ctx, set, cfg, exp.pushMetrics, helperOptions(sCfg, exp)...)
 }

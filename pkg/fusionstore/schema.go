@@ -12,7 +12,8 @@ import (
 // dialect generates them) and the store's own retention table.
 func schemaDDL() []string {
 	return append(fusionql.DuckDB{}.SchemaDDL(),
-		"CREATE TABLE IF NOT EXISTS "+retentionTable+" (tenant VARCHAR PRIMARY KEY, retention_ns BIGINT)")
+		"CREATE TABLE IF NOT EXISTS "+retentionTable+" (tenant VARCHAR PRIMARY KEY, retention_ns BIGINT)",
+		positionsDDL)
 }
 
 // storedColumn is a column as the database file has it.

@@ -86,6 +86,10 @@ type Store struct {
 	points pointBatch
 	// overrides caches the per-tenant retentions written to retentionTable.
 	overrides map[string]time.Duration
+	// positions caches positionsTable (positions.go), read on first use.
+	positions map[positionKey]int64
+	// beforeCommit, when set by a test, fails a positioned append's commit.
+	beforeCommit func() error
 }
 
 var _ Appender = (*Store)(nil)
@@ -208,6 +212,17 @@ func (s *Store) appendBatch(ctx context.Context, t table, b batch, fill func() (
 	if s.appendConn == nil {
 		return ErrClosed
 	}
+	overrides, err := s.insertLocked(ctx, t, b, fill)
+	if err != nil {
+		return err
+	}
+	return s.rememberOverrides(overrides)
+}
+
+// insertLocked fills b and stores it in table t in one INSERT, and returns
+// the retention overrides the export carries. Called with mu held; a
+// positioned append (positions.go) runs it inside a transaction of its own.
+func (s *Store) insertLocked(ctx context.Context, t table, b batch, fill func() (int, map[string]time.Duration)) (map[string]time.Duration, error) {
 	defer func() {
 		for _, c := range b.columns() {
 			c.reset()
@@ -216,10 +231,10 @@ func (s *Store) appendBatch(ctx context.Context, t table, b batch, fill func() (
 	rows, overrides := fill()
 	if rows > 0 {
 		if err := s.ingest[t].insertBatch(context.WithoutCancel(ctx), b, rows); err != nil {
-			return fmt.Errorf("store: appending to %s: %w", t, err)
+			return nil, fmt.Errorf("store: appending to %s: %w", t, err)
 		}
 	}
-	return s.rememberOverrides(overrides)
+	return overrides, nil
 }
 
 // rememberOverrides records tenants' retention overrides that changed.

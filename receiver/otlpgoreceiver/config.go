@@ -39,6 +39,9 @@ type Protocols struct {
 	// HTTP configures the OTLP/HTTP server, including its URL paths.
 	HTTP configoptional.Optional[otlpreceiver.HTTPConfig] `mapstructure:"http"`
 
+	// Kafka consumes fused frames from a Kafka topic (kafka_config.go).
+	Kafka configoptional.Optional[KafkaConfig] `mapstructure:"kafka"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -139,8 +142,9 @@ func createDefaultConfig() component.Config {
 
 	return &Config{
 		Protocols: Protocols{
-			GRPC: core.Protocols.GRPC,
-			HTTP: core.Protocols.HTTP,
+			GRPC:  core.Protocols.GRPC,
+			HTTP:  core.Protocols.HTTP,
+			Kafka: configoptional.Default(defaultKafkaConfig()),
 		},
 		Fused: FusedConfig{
 			ServerConfig:     fusedServer,

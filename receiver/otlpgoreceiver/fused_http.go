@@ -210,6 +210,8 @@ type deliveryOutcome struct {
 	result *otlpgo.SignalResult
 	// refusal is set when the pipeline refused the signal for now.
 	refusal *refusal
+	// err is the pipeline's error, nil when it accepted.
+	err error
 }
 
 // refusal describes a retryable consumer error.
@@ -280,7 +282,7 @@ func outcomeOf(items int, err error) deliveryOutcome {
 	if err == nil {
 		return deliveryOutcome{result: &otlpgo.SignalResult{Accepted: int64(items)}}
 	}
-	rejected := deliveryOutcome{result: &otlpgo.SignalResult{Rejected: int64(items), Message: err.Error()}}
+	rejected := deliveryOutcome{result: &otlpgo.SignalResult{Rejected: int64(items), Message: err.Error()}, err: err}
 	if consumererror.IsPermanent(err) {
 		return rejected
 	}
@@ -302,6 +304,7 @@ func outcomeOf(items int, err error) deliveryOutcome {
 	return deliveryOutcome{
 		result:  &otlpgo.SignalResult{Retryable: true, Message: err.Error()},
 		refusal: refused,
+		err:     err,
 	}
 }
 

@@ -56,6 +56,9 @@ type otlpgoReceiver struct {
 	// component for each signal, so one handle starts and stops it.
 	core component.Component
 
+	// kafka consumes frames from Kafka with 'protocols::kafka'.
+	kafka *kafkaConsumer
+
 	server    *http.Server
 	fusedAddr net.Addr
 	serveWG   sync.WaitGroup
@@ -183,6 +186,11 @@ func (r *otlpgoReceiver) Start(ctx context.Context, host component.Host) error {
 			return errors.Join(err, r.Shutdown(ctx))
 		}
 	}
+	if r.cfg.Protocols.Kafka.HasValue() {
+		if err := r.startKafka(ctx); err != nil {
+			return errors.Join(err, r.Shutdown(ctx))
+		}
+	}
 	return nil
 }
 
@@ -219,6 +227,10 @@ func (r *otlpgoReceiver) startFused(ctx context.Context, host component.Host) er
 // Shutdown stops both servers. It is safe without Start and when repeated.
 func (r *otlpgoReceiver) Shutdown(ctx context.Context) error {
 	var err error
+	if r.kafka != nil {
+		r.kafka.stop()
+		r.kafka = nil
+	}
 	if r.server != nil {
 		err = r.server.Shutdown(ctx)
 		r.server = nil

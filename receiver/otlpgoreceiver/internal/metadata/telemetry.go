@@ -16,8 +16,8 @@ func Meter(settings component.TelemetrySettings) metric.Meter {
 // TelemetryBuilder holds the receiver's own instruments. The standard
 // accepted/refused item counts come from receiverhelper.ObsReport instead.
 type TelemetryBuilder struct {
-	// OtlpgoReceiverFrames counts fused frames received over HTTP,
-	// whether or not they decoded.
+	// OtlpgoReceiverFrames counts fused frames received over HTTP or read
+	// from Kafka, whether or not they decoded.
 	OtlpgoReceiverFrames metric.Int64Counter
 	// OtlpgoReceiverFrameSize records the encoded size of each received frame.
 	OtlpgoReceiverFrameSize metric.Int64Histogram
@@ -37,6 +37,15 @@ type TelemetryBuilder struct {
 	// OtlpgoReceiverTenantRefused counts requests refused for their tenant,
 	// by reason: "no_tenant", "conflict", "invalid".
 	OtlpgoReceiverTenantRefused metric.Int64Counter
+	// OtlpgoReceiverKafkaCommittedRecords counts Kafka records whose
+	// offsets were committed after the pipelines accepted them.
+	OtlpgoReceiverKafkaCommittedRecords metric.Int64Counter
+	// OtlpgoReceiverKafkaBackoffs counts offers of Kafka records that a
+	// pipeline refused for now, each followed by a back-off and a new offer.
+	OtlpgoReceiverKafkaBackoffs metric.Int64Counter
+	// OtlpgoReceiverKafkaCommitErrors counts offset commits that failed
+	// (their records are read again; the store skips what it holds).
+	OtlpgoReceiverKafkaCommitErrors metric.Int64Counter
 }
 
 // NewTelemetryBuilder creates the receiver's instruments on the settings'
@@ -47,7 +56,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	var err, errs error
 	builder.OtlpgoReceiverFrames, err = meter.Int64Counter(
 		"otelcol_otlpgo_receiver_frames",
-		metric.WithDescription("Number of fused frames received over HTTP. [Alpha]"),
+		metric.WithDescription("Number of fused frames received over HTTP or read from Kafka. [Alpha]"),
 		metric.WithUnit("{frame}"),
 	)
 	errs = errors.Join(errs, err)
@@ -85,6 +94,24 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 		"otelcol_otlpgo_receiver_tenant_refused",
 		metric.WithDescription("Number of requests refused because of their tenant, by reason. [Alpha]"),
 		metric.WithUnit("{request}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OtlpgoReceiverKafkaCommittedRecords, err = meter.Int64Counter(
+		"otelcol_otlpgo_receiver_kafka_committed_records",
+		metric.WithDescription("Number of Kafka records whose offsets were committed after the pipelines accepted them. [Alpha]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OtlpgoReceiverKafkaBackoffs, err = meter.Int64Counter(
+		"otelcol_otlpgo_receiver_kafka_backoffs",
+		metric.WithDescription("Number of times Kafka records refused for now by a pipeline were offered again after a back-off. [Alpha]"),
+		metric.WithUnit("{backoff}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.OtlpgoReceiverKafkaCommitErrors, err = meter.Int64Counter(
+		"otelcol_otlpgo_receiver_kafka_commit_errors",
+		metric.WithDescription("Number of Kafka offset commits that failed. [Alpha]"),
+		metric.WithUnit("{commit}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs
