@@ -64,6 +64,17 @@ func TestLoadConfig(t *testing.T) {
 			}),
 		},
 		{
+			id: component.NewIDWithName(metadata.Type, "stream"),
+			want: withDefaults(func(cfg *Config) {
+				cfg.ClientConfig.Endpoint = "http://gateway.example.com:4319"
+				cfg.Stream = StreamConfig{Enabled: true, MaxStateBytes: 4 << 20}
+			}),
+		},
+		{
+			id:      component.NewIDWithName(metadata.Type, "bad_stream"),
+			wantErr: "'stream::max_state_bytes' must not be negative, got -1",
+		},
+		{
 			id:      component.NewIDWithName(metadata.Type, "no_endpoint"),
 			wantErr: "'endpoint' must be set",
 		},

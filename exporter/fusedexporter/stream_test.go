@@ -117,10 +117,3 @@ func TestStreamResendsAfterConflict(t *testing.T) {
 	assert.NotZero(t, sr.flags[2]&(1<<2), "the resend is a reset frame")
 	assert.Equal(t, 150, sr.spans)
 }
-
-func TestStreamConfigValidate(t *testing.T) {
-	cfg := streamConfig("http://localhost:4319")
-	require.NoError(t, cfg.Validate())
-	cfg.Stream.MaxStateBytes = -1
-	require.EqualError(t, cfg.Validate(), "'stream::max_state_bytes' must not be negative, got -1")
-}

@@ -135,6 +135,10 @@ func TestLoadConfigInvalid(t *testing.T) {
 			wantErr: "'fused::max_inflight_bytes' must be > 0",
 		},
 		{
+			name:    "invalid_streams",
+			wantErr: "'fused::limits::max_stream_state_bytes' must be > 0\n'fused::max_streams' must be > 0",
+		},
+		{
 			name:    "max_inflight_bytes_below_max_decoded_bytes",
 			wantErr: "'fused::max_inflight_bytes' must be >= 'fused::limits::max_decoded_bytes'",
 		},
