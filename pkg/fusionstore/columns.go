@@ -159,6 +159,16 @@ func (c *int64Column) add(v int64) { c.values, c.null = append(c.values, v), app
 func (c *int64Column) addNull()    { c.values, c.null = append(c.values, 0), append(c.null, true) }
 func (c *int64Column) reset()      { c.values, c.null = c.values[:0], c.null[:0] }
 
+// bounds is the lowest and highest value of a column without NULLs and
+// with at least one row.
+func (c *int64Column) bounds() (lo, hi int64) {
+	lo, hi = c.values[0], c.values[0]
+	for _, v := range c.values[1:] {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	return lo, hi
+}
+
 func (c *int64Column) put(chunk duckdb.DataChunk, col, from, n int) error {
 	for i := from; i < from+n; i++ {
 		var err error

@@ -132,15 +132,16 @@ func prepareIngest(ctx context.Context, conn *sql.Conn, dedupSpans bool) ([table
 	return tables, nil
 }
 
-// insert stores b's rows in table t in one statement. Called with Store.mu
+// insertBatch stores b's rows in table t in one statement, with the
+// statement's parameters (the de-duplicating insert has two). Called with Store.mu
 // held.
-func (it *ingestTable) insertBatch(ctx context.Context, b batch, rows int) error {
+func (it *ingestTable) insertBatch(ctx context.Context, b batch, rows int, args ...any) error {
 	cols := b.columns()
 	if len(cols) != len(it.source.columnInfos) {
 		return fmt.Errorf("store: batch has %d columns, the table %d", len(cols), len(it.source.columnInfos))
 	}
 	it.source.cols, it.source.rows, it.source.next = cols, rows, 0
 	defer func() { it.source.cols, it.source.rows = nil, 0 }()
-	_, err := it.insert.ExecContext(ctx)
+	_, err := it.insert.ExecContext(ctx, args...)
 	return err
 }

@@ -230,7 +230,12 @@ func (s *Store) insertLocked(ctx context.Context, t table, b batch, fill func() 
 	}()
 	rows, overrides := fill()
 	if rows > 0 {
-		if err := s.ingest[t].insertBatch(context.WithoutCancel(ctx), b, rows); err != nil {
+		var args []any
+		if t == tableTraces && s.cfg.DedupSpans {
+			lo, hi := s.spans.start.bounds()
+			args = []any{lo, hi}
+		}
+		if err := s.ingest[t].insertBatch(context.WithoutCancel(ctx), b, rows, args...); err != nil {
 			return nil, fmt.Errorf("store: appending to %s: %w", t, err)
 		}
 	}
