@@ -71,10 +71,10 @@ func kafkaFleetMarkdown(rep kafkaFleetReport) string {
 		"whole run (load start until the stores held everything). Each span travels with one log record and one "+
 		"metric point (fused frames of 100 + 100 + 100), so CPU per span covers all three. Correlation = logs the "+
 		"gateways' fusion processors enriched from their span / all logs they saw. "+
-		"The agents place a log by its TraceID field; `pkg/fusiongen` writes the trace context of one linked log in "+
-		"four only as `trace_id`/`span_id` attributes, and those logs are placed by their service instead, so they "+
-		"meet their span only when both land on the same gateway: that, and the generator's logs without trace "+
-		"context, is the unlinked share.\n\n", first.Window)
+		"The agents place a log by its TraceID field or, when `pkg/fusiongen` wrote its trace context only as "+
+		"`trace_id`/`span_id` attributes (one linked log in four), by the trace id the shared hint parser "+
+		"(`internal/tracehint`) reads there, so it lands on its span's partition; the generator's logs without "+
+		"trace context are the unlinked share.\n\n", first.Window)
 
 	b.WriteString("## Exact counts\n\n")
 	b.WriteString("Sent by the load generator (every send acknowledged by an agent) against the rows in the three stores after the load stopped; derived metrics of the fusion processor are counted apart.\n\n")
