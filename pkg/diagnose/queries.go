@@ -102,30 +102,58 @@ func selfTimeQuery(req Request, b bounds, threshold int64) string {
 		fmt.Sprintf(" LIMIT %d", maxGroups)
 }
 
-// attrTimeQuery is selfTimeQuery by the attribute values of d and p, for
-// the spans of services or under them: the self time of each value, and
-// two slow or failed incident traces it is on.
+// inList is a FusionQL list of string literals.
+func inList(values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = quote(v)
+	}
+	return "(" + strings.Join(quoted, ", ") + ")"
+}
+
+// attrTimeQuery sums the duration of the spans (d) of services in the
+// entry spans' traces by their attribute values, with two slow or failed
+// incident traces per value. With attrChildQuery, which sums the durations
+// of their children, it gives each value's self time; the two are apart so
+// that each reads the attributes of the services' spans only.
 func attrTimeQuery(req Request, b bounds, threshold int64, services []string) string {
-	quoted := make([]string, len(services))
-	for i, s := range services {
-		quoted[i] = quote(s)
-	}
-	in := "(" + strings.Join(quoted, ", ") + ")"
-	cols := append(append([]string{"d.service_name", "d.operation"}, attrColumns("d")...), "p.service_name")
-	cols = append(cols, attrColumns("p")...)
-	var sb strings.Builder
-	sb.WriteString("SELECT " + incidentCase("r.start_time", b) + " AS incident")
-	for i, c := range cols {
-		fmt.Fprintf(&sb, ", %s AS g%d", c, i)
-	}
+	slack := b.end - b.incidentStart
 	bad := fmt.Sprintf("r.start_time >= %d AND (r.duration_ns > %d OR r.status_code = 'ERROR')", b.incidentStart, threshold)
+	var sb strings.Builder
+	sb.WriteString("SELECT " + incidentCase("r.start_time", b) + " AS incident, d.service_name AS g0, d.operation AS g1")
+	for i, c := range attrColumns("d") {
+		fmt.Fprintf(&sb, ", %s AS a%d", c, i)
+	}
 	sb.WriteString(", COUNT(*) AS spans, SUM(d.duration_ns) AS duration_ns, " +
 		"MIN(CASE WHEN " + bad + " THEN d.trace_id END) AS trace_a, MAX(CASE WHEN " + bad + " THEN d.trace_id END) AS trace_b")
-	sb.WriteString(traceJoin(req, b))
-	sb.WriteString(" AND (d.service_name IN " + in + " OR p.service_name IN " + in + ")")
-	sb.WriteString(" GROUP BY incident")
-	for i := range cols {
-		fmt.Fprintf(&sb, ", g%d", i)
+	sb.WriteString(" FROM traces r JOIN traces d ON d.trace_id = r.trace_id AND d.start_time BETWEEN r.start_time AND r.end_time")
+	fmt.Fprintf(&sb, " WHERE %s AND d.start_time >= %d AND d.start_time < %d AND d.service_name IN %s",
+		entryFilter(req, b), b.baselineStart, b.end+slack, inList(services))
+	sb.WriteString(" GROUP BY incident, g0, g1")
+	for i := range attrColumnCount {
+		fmt.Fprintf(&sb, ", a%d", i)
+	}
+	fmt.Fprintf(&sb, " LIMIT %d", maxGroups)
+	return sb.String()
+}
+
+// attrChildQuery sums the durations of the children (c) of the spans (p)
+// of services in the entry spans' traces by p's attribute values.
+func attrChildQuery(req Request, b bounds, services []string) string {
+	slack := b.end - b.incidentStart
+	var sb strings.Builder
+	sb.WriteString("SELECT " + incidentCase("r.start_time", b) + " AS incident, p.service_name AS g0, p.operation AS g1")
+	for i, c := range attrColumns("p") {
+		fmt.Fprintf(&sb, ", %s AS a%d", c, i)
+	}
+	sb.WriteString(", SUM(c.duration_ns) AS duration_ns")
+	sb.WriteString(" FROM traces r JOIN traces p ON p.trace_id = r.trace_id AND p.start_time BETWEEN r.start_time AND r.end_time")
+	sb.WriteString(" JOIN traces c ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id AND c.start_time BETWEEN p.start_time AND p.end_time")
+	fmt.Fprintf(&sb, " WHERE %s AND p.start_time >= %d AND p.start_time < %d AND c.start_time >= %d AND c.start_time < %d AND p.service_name IN %s",
+		entryFilter(req, b), b.baselineStart, b.end+slack, b.baselineStart, b.end+slack, inList(services))
+	sb.WriteString(" GROUP BY incident, g0, g1")
+	for i := range attrColumnCount {
+		fmt.Fprintf(&sb, ", a%d", i)
 	}
 	fmt.Fprintf(&sb, " LIMIT %d", maxGroups)
 	return sb.String()
