@@ -19,7 +19,8 @@ import (
 
 // The benchmark store: one tenant's order service over benchHistory, about
 // DIAGNOSE_BENCH_SPANS spans (10M), ending in a slow-dependency incident
-// diagnosed with the default windows (15 minutes after an hour).
+// diagnosed with the default windows (15 minutes after an hour). DuckDB
+// runs on the store's default 2 threads, or DIAGNOSE_BENCH_THREADS.
 const (
 	benchTenant  = "bench"
 	benchHistory = 10 * time.Hour
@@ -68,6 +69,11 @@ func benchStore(b *testing.B) (*fusionstore.Store, int64, incidents.Instance) {
 	cfg.Path = path
 	cfg.Retention = 0
 	cfg.MemoryLimit = 2 << 30
+	if v := os.Getenv("DIAGNOSE_BENCH_THREADS"); v != "" {
+		n, err := strconv.Atoi(v)
+		require.NoError(b, err, "DIAGNOSE_BENCH_THREADS")
+		cfg.Threads = n
+	}
 	store, err := fusionstore.Open(ctx, &cfg)
 	require.NoError(b, err)
 	var count countingWriter

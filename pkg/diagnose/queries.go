@@ -85,6 +85,11 @@ func traceJoin(req Request, b bounds) string {
 		fmt.Sprintf(" WHERE %s AND d.start_time >= %d AND d.start_time < %d", entryFilter(req, b), b.baselineStart, b.end+slack)
 }
 
+// badIncident is true for a slow or failed entry span of the incident.
+func badIncident(b bounds, threshold int64) string {
+	return fmt.Sprintf("r.start_time >= %d AND (r.duration_ns > %d OR r.status_code = 'ERROR')", b.incidentStart, threshold)
+}
+
 // selfTimeQuery breaks the entry spans' traces down by span (d) and the
 // span's parent (p). Summing d's duration into d's operation and
 // subtracting it from p's gives every operation's self time, whose total is
@@ -96,7 +101,10 @@ func selfTimeQuery(req Request, b bounds, threshold int64) string {
 		"COUNT(*) AS spans, SUM(d.duration_ns) AS duration_ns, " +
 		"SUM(CASE WHEN d.status_code = 'ERROR' THEN 1 ELSE 0 END) AS errors, " +
 		"SUM(CASE WHEN d.status_code = 'ERROR' AND p.status_code = 'ERROR' THEN 1 ELSE 0 END) AS err_edges, " +
-		"MIN(d.trace_id) AS trace_a, MAX(d.trace_id) AS trace_b" +
+		// Examples are read from the slow or failed incident traces only, so
+		// the other rows cost no string comparison.
+		"MIN(CASE WHEN " + badIncident(b, threshold) + " THEN d.trace_id END) AS trace_a, " +
+		"MAX(CASE WHEN " + badIncident(b, threshold) + " THEN d.trace_id END) AS trace_b" +
 		traceJoin(req, b) +
 		" GROUP BY incident, bad, d_service, d_operation, p_service, p_operation" +
 		fmt.Sprintf(" LIMIT %d", maxGroups)
@@ -118,7 +126,7 @@ func inList(values []string) string {
 // that each reads the attributes of the services' spans only.
 func attrTimeQuery(req Request, b bounds, threshold int64, services []string) string {
 	slack := b.end - b.incidentStart
-	bad := fmt.Sprintf("r.start_time >= %d AND (r.duration_ns > %d OR r.status_code = 'ERROR')", b.incidentStart, threshold)
+	bad := badIncident(b, threshold)
 	var sb strings.Builder
 	sb.WriteString("SELECT " + incidentCase("r.start_time", b) + " AS incident, d.service_name AS g0, d.operation AS g1")
 	for i, c := range attrColumns("d") {
