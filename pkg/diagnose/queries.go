@@ -201,13 +201,9 @@ func logQuery(req Request, b bounds, threshold int64) string {
 // window: count, sum and sum of squares give each series' mean and
 // standard deviation.
 func metricQuery(services []string, b bounds) string {
-	quoted := make([]string, len(services))
-	for i, s := range services {
-		quoted[i] = quote(s)
-	}
 	return "SELECT " + incidentCase("m.timestamp", b) + " AS incident, m.service_name AS service, m.name AS name, " +
 		"COUNT(*) AS points, SUM(m.value) AS total, SUM(m.value * m.value) AS squares FROM metrics m " +
-		"WHERE m.service_name IN (" + strings.Join(quoted, ", ") + ") AND m.type IN ('gauge', 'histogram') AND m.value IS NOT NULL" +
+		"WHERE m.service_name IN " + inList(services) + " AND m.type IN ('gauge', 'histogram') AND m.value IS NOT NULL" +
 		fmt.Sprintf(" AND m.timestamp >= %d AND m.timestamp < %d", b.baselineStart, b.end) +
 		" GROUP BY incident, service, name" + fmt.Sprintf(" LIMIT %d", maxGroups)
 }
