@@ -97,7 +97,10 @@ func (h *diagnoseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusOK)
-		_ = json.NewEncoder(w).Encode(report)
+		enc := json.NewEncoder(w)
+		// The report quotes queries and log lines: "<" and ">" stay as they are.
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(report)
 	case status != 0:
 		writeQueryError(w, status, err.Error())
 	}

@@ -82,7 +82,8 @@ func TestDiagnoseAPI(t *testing.T) {
 	assert.Equal(t, diagnose.KindLatency, report.Candidates[0].Kind)
 	assert.Equal(t, "SELECT order_items", report.Candidates[0].Operation)
 	assert.Equal(t, 1.0, report.Candidates[0].Share)
-	assert.Len(t, report.Queries, 6)
+	assert.Len(t, report.Queries, 7)
+	assert.Contains(t, answer, `r.start_time >= `, "queries unescaped")
 
 	// The same request in Unix nanoseconds, with windows, as the tenant's
 	// own query.

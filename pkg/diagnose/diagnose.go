@@ -198,41 +198,50 @@ func (d *diagnosis) attrTimes(ctx context.Context, threshold int64) error {
 	if len(services) > maxAttrServices {
 		services = services[:maxAttrServices]
 	}
-	chosen := map[string]bool{}
-	for _, s := range services {
-		chosen[s] = true
-	}
+	keys := append(append([]string(nil), resourceKeys...), statementKey)
+	n := attrColumnCount
 	values, err := d.query(ctx, attrTimeQuery(d.req, d.b, threshold, services))
 	if err != nil {
 		return err
 	}
-	n := attrColumnCount
-	keys := append(append([]string(nil), resourceKeys...), statementKey)
 	for _, row := range values {
 		w := int(asInt(row[0]))
 		if w != 0 && w != 1 {
 			continue
 		}
 		service, operation := asString(row[1]), asString(row[2])
-		child := row[3 : 3+n]
-		parentService, parent := row[3+n], row[4+n:4+2*n]
-		spans, duration := asInt(row[4+2*n]), asFloat(row[5+2*n])
+		spans, duration := asInt(row[3+n]), asFloat(row[4+n])
 		for i, key := range keys {
-			if v := child[i]; v != nil && chosen[service] {
-				g := d.m.attr(service, key, asString(v))
-				g.selfNs[w] += duration
-				g.spans[w] += spans
-				if key == statementKey {
-					g.operation = operation
-				}
-				k := keyOf{service, spanKeyScope(key, g.operation)}
-				counts := d.m.keySpans[k]
-				counts[w] += spans
-				d.m.keySpans[k] = counts
-				g.addExample(asString(row[6+2*n]), asString(row[7+2*n]))
+			v := row[3+i]
+			if v == nil {
+				continue
 			}
-			if parentService != nil && parent[i] != nil && chosen[asString(parentService)] {
-				d.m.attr(asString(parentService), key, asString(parent[i])).selfNs[w] -= duration
+			g := d.m.attr(service, key, asString(v))
+			g.selfNs[w] += duration
+			g.spans[w] += spans
+			if key == statementKey {
+				g.operation = operation
+			}
+			k := keyOf{service, spanKeyScope(key, g.operation)}
+			counts := d.m.keySpans[k]
+			counts[w] += spans
+			d.m.keySpans[k] = counts
+			g.addExample(asString(row[5+n]), asString(row[6+n]))
+		}
+	}
+	values, err = d.query(ctx, attrChildQuery(d.req, d.b, services))
+	if err != nil {
+		return err
+	}
+	for _, row := range values {
+		w := int(asInt(row[0]))
+		if w != 0 && w != 1 {
+			continue
+		}
+		service, duration := asString(row[1]), asFloat(row[3+n])
+		for i, key := range keys {
+			if v := row[3+i]; v != nil {
+				d.m.attr(service, key, asString(v)).selfNs[w] -= duration
 			}
 		}
 	}

@@ -99,7 +99,7 @@ func TestDiagnoseSmallStore(t *testing.T) {
 	assert.Equal(t, "log orders WARN slow query on order <n>", log.Subject())
 	// 1.2 * 0.8 (WARN) * 1 (new) * min(1, 2 * 1/2) * 1 * 1.
 	assert.InDelta(t, 0.96, log.Score, 1e-12)
-	require.Len(t, report.Queries, 6)
+	require.Len(t, report.Queries, 7)
 	for _, q := range report.Queries {
 		_, err := fusionql.Parse(q)
 		require.NoError(t, err, q)

@@ -85,6 +85,11 @@ func traceJoin(req Request, b bounds) string {
 		fmt.Sprintf(" WHERE %s AND d.start_time >= %d AND d.start_time < %d", entryFilter(req, b), b.baselineStart, b.end+slack)
 }
 
+// badIncident is true for a slow or failed entry span of the incident.
+func badIncident(b bounds, threshold int64) string {
+	return fmt.Sprintf("r.start_time >= %d AND (r.duration_ns > %d OR r.status_code = 'ERROR')", b.incidentStart, threshold)
+}
+
 // selfTimeQuery breaks the entry spans' traces down by span (d) and the
 // span's parent (p). Summing d's duration into d's operation and
 // subtracting it from p's gives every operation's self time, whose total is
@@ -96,36 +101,67 @@ func selfTimeQuery(req Request, b bounds, threshold int64) string {
 		"COUNT(*) AS spans, SUM(d.duration_ns) AS duration_ns, " +
 		"SUM(CASE WHEN d.status_code = 'ERROR' THEN 1 ELSE 0 END) AS errors, " +
 		"SUM(CASE WHEN d.status_code = 'ERROR' AND p.status_code = 'ERROR' THEN 1 ELSE 0 END) AS err_edges, " +
-		"MIN(d.trace_id) AS trace_a, MAX(d.trace_id) AS trace_b" +
+		// Examples are read from the slow or failed incident traces only, so
+		// the other rows cost no string comparison.
+		"MIN(CASE WHEN " + badIncident(b, threshold) + " THEN d.trace_id END) AS trace_a, " +
+		"MAX(CASE WHEN " + badIncident(b, threshold) + " THEN d.trace_id END) AS trace_b" +
 		traceJoin(req, b) +
 		" GROUP BY incident, bad, d_service, d_operation, p_service, p_operation" +
 		fmt.Sprintf(" LIMIT %d", maxGroups)
 }
 
-// attrTimeQuery is selfTimeQuery by the attribute values of d and p, for
-// the spans of services or under them: the self time of each value, and
-// two slow or failed incident traces it is on.
+// inList is a FusionQL list of string literals.
+func inList(values []string) string {
+	quoted := make([]string, len(values))
+	for i, v := range values {
+		quoted[i] = quote(v)
+	}
+	return "(" + strings.Join(quoted, ", ") + ")"
+}
+
+// attrTimeQuery sums the duration of the spans (d) of services in the
+// entry spans' traces by their attribute values, with two slow or failed
+// incident traces per value. With attrChildQuery, which sums the durations
+// of their children, it gives each value's self time; the two are apart so
+// that each reads the attributes of the services' spans only.
 func attrTimeQuery(req Request, b bounds, threshold int64, services []string) string {
-	quoted := make([]string, len(services))
-	for i, s := range services {
-		quoted[i] = quote(s)
-	}
-	in := "(" + strings.Join(quoted, ", ") + ")"
-	cols := append(append([]string{"d.service_name", "d.operation"}, attrColumns("d")...), "p.service_name")
-	cols = append(cols, attrColumns("p")...)
+	slack := b.end - b.incidentStart
+	bad := badIncident(b, threshold)
 	var sb strings.Builder
-	sb.WriteString("SELECT " + incidentCase("r.start_time", b) + " AS incident")
-	for i, c := range cols {
-		fmt.Fprintf(&sb, ", %s AS g%d", c, i)
+	sb.WriteString("SELECT " + incidentCase("r.start_time", b) + " AS incident, d.service_name AS g0, d.operation AS g1")
+	for i, c := range attrColumns("d") {
+		fmt.Fprintf(&sb, ", %s AS a%d", c, i)
 	}
-	bad := fmt.Sprintf("r.start_time >= %d AND (r.duration_ns > %d OR r.status_code = 'ERROR')", b.incidentStart, threshold)
 	sb.WriteString(", COUNT(*) AS spans, SUM(d.duration_ns) AS duration_ns, " +
 		"MIN(CASE WHEN " + bad + " THEN d.trace_id END) AS trace_a, MAX(CASE WHEN " + bad + " THEN d.trace_id END) AS trace_b")
-	sb.WriteString(traceJoin(req, b))
-	sb.WriteString(" AND (d.service_name IN " + in + " OR p.service_name IN " + in + ")")
-	sb.WriteString(" GROUP BY incident")
-	for i := range cols {
-		fmt.Fprintf(&sb, ", g%d", i)
+	sb.WriteString(" FROM traces r JOIN traces d ON d.trace_id = r.trace_id AND d.start_time BETWEEN r.start_time AND r.end_time")
+	fmt.Fprintf(&sb, " WHERE %s AND d.start_time >= %d AND d.start_time < %d AND d.service_name IN %s",
+		entryFilter(req, b), b.baselineStart, b.end+slack, inList(services))
+	sb.WriteString(" GROUP BY incident, g0, g1")
+	for i := range attrColumnCount {
+		fmt.Fprintf(&sb, ", a%d", i)
+	}
+	fmt.Fprintf(&sb, " LIMIT %d", maxGroups)
+	return sb.String()
+}
+
+// attrChildQuery sums the durations of the children (c) of the spans (p)
+// of services in the entry spans' traces by p's attribute values.
+func attrChildQuery(req Request, b bounds, services []string) string {
+	slack := b.end - b.incidentStart
+	var sb strings.Builder
+	sb.WriteString("SELECT " + incidentCase("r.start_time", b) + " AS incident, p.service_name AS g0, p.operation AS g1")
+	for i, c := range attrColumns("p") {
+		fmt.Fprintf(&sb, ", %s AS a%d", c, i)
+	}
+	sb.WriteString(", SUM(c.duration_ns) AS duration_ns")
+	sb.WriteString(" FROM traces r JOIN traces p ON p.trace_id = r.trace_id AND p.start_time BETWEEN r.start_time AND r.end_time")
+	sb.WriteString(" JOIN traces c ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id AND c.start_time BETWEEN p.start_time AND p.end_time")
+	fmt.Fprintf(&sb, " WHERE %s AND p.start_time >= %d AND p.start_time < %d AND c.start_time >= %d AND c.start_time < %d AND p.service_name IN %s",
+		entryFilter(req, b), b.baselineStart, b.end+slack, b.baselineStart, b.end+slack, inList(services))
+	sb.WriteString(" GROUP BY incident, g0, g1")
+	for i := range attrColumnCount {
+		fmt.Fprintf(&sb, ", a%d", i)
 	}
 	fmt.Fprintf(&sb, " LIMIT %d", maxGroups)
 	return sb.String()
@@ -165,13 +201,9 @@ func logQuery(req Request, b bounds, threshold int64) string {
 // window: count, sum and sum of squares give each series' mean and
 // standard deviation.
 func metricQuery(services []string, b bounds) string {
-	quoted := make([]string, len(services))
-	for i, s := range services {
-		quoted[i] = quote(s)
-	}
 	return "SELECT " + incidentCase("m.timestamp", b) + " AS incident, m.service_name AS service, m.name AS name, " +
 		"COUNT(*) AS points, SUM(m.value) AS total, SUM(m.value * m.value) AS squares FROM metrics m " +
-		"WHERE m.service_name IN (" + strings.Join(quoted, ", ") + ") AND m.type IN ('gauge', 'histogram') AND m.value IS NOT NULL" +
+		"WHERE m.service_name IN " + inList(services) + " AND m.type IN ('gauge', 'histogram') AND m.value IS NOT NULL" +
 		fmt.Sprintf(" AND m.timestamp >= %d AND m.timestamp < %d", b.baselineStart, b.end) +
 		" GROUP BY incident, service, name" + fmt.Sprintf(" LIMIT %d", maxGroups)
 }

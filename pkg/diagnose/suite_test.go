@@ -16,12 +16,16 @@ import (
 	"github.com/otelfusion/otelfusion/pkg/fusionstore"
 )
 
-// suiteEnd is where the first instance's incident ends; instance i of a
-// kind ends suiteSpacing later per earlier instance, so instances do not
-// share time.
+// suiteEnd is where the first instance's incident ends; each instance
+// ends suiteSpacing after the one before it (maxSuiteInstances per kind),
+// so instances do not share time.
 var suiteEnd = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 
 const suiteSpacing = time.Hour
+
+// maxSuiteInstances bounds DIAGNOSE_SUITE_INSTANCES, so that an instance
+// has the same times however many run.
+const maxSuiteInstances = 1000
 
 // suiteInstances is how many instances of each kind TestIncidentSuite runs:
 // DIAGNOSE_SUITE_INSTANCES, else 3 (make diagnose-eval runs 50).
@@ -30,6 +34,7 @@ func suiteInstances(t *testing.T) int {
 	if v := os.Getenv("DIAGNOSE_SUITE_INSTANCES"); v != "" {
 		n, err := strconv.Atoi(v)
 		require.NoError(t, err, "DIAGNOSE_SUITE_INSTANCES")
+		require.True(t, n >= 1 && n <= maxSuiteInstances, "DIAGNOSE_SUITE_INSTANCES must be 1 to %d", maxSuiteInstances)
 		return n
 	}
 	return 3
@@ -61,7 +66,7 @@ func TestIncidentSuite(t *testing.T) {
 	for _, kind := range incidents.Kinds {
 		results[kind] = &tally{}
 		for i := range n {
-			end := suiteEnd.Add(time.Duration(int(kind)*n+i) * suiteSpacing)
+			end := suiteEnd.Add(time.Duration(int(kind)*maxSuiteInstances+i) * suiteSpacing)
 			inst := incidents.Generate(kind, uint64(i+1), end)
 			require.NoError(t, store.AppendTraces(ctx, inst.Traces))
 			require.NoError(t, store.AppendLogs(ctx, inst.Logs))
@@ -82,6 +87,12 @@ func TestIncidentSuite(t *testing.T) {
 			}
 			if rank != 1 {
 				misses = append(misses, describeMiss(inst, report, rank))
+			}
+			if i == 0 && testing.Verbose() {
+				// The first report of each kind, as fusionql diagnose prints it.
+				var table strings.Builder
+				require.NoError(t, report.WriteTable(&table))
+				t.Logf("%s #%d (%s), truth %q:\n%s", kind, inst.Seed, inst.Fault, inst.Truth, table.String())
 			}
 		}
 	}
