@@ -149,19 +149,27 @@ func (c *bytesColumn) put(chunk duckdb.DataChunk, col, from, n int) error {
 	return nil
 }
 
-// int64Column is a BIGINT column.
-type int64Column struct {
-	values []int64
+// numberColumn is a BIGINT (int64) or DOUBLE (float64) column.
+type numberColumn[T int64 | float64] struct {
+	values []T
 	null   []bool
 }
 
-func (c *int64Column) add(v int64) { c.values, c.null = append(c.values, v), append(c.null, false) }
-func (c *int64Column) addNull()    { c.values, c.null = append(c.values, 0), append(c.null, true) }
-func (c *int64Column) reset()      { c.values, c.null = c.values[:0], c.null[:0] }
+type (
+	int64Column   = numberColumn[int64]
+	float64Column = numberColumn[float64]
+)
+
+func (c *numberColumn[T]) add(v T) { c.values, c.null = append(c.values, v), append(c.null, false) }
+func (c *numberColumn[T]) addNull() {
+	var zero T
+	c.values, c.null = append(c.values, zero), append(c.null, true)
+}
+func (c *numberColumn[T]) reset() { c.values, c.null = c.values[:0], c.null[:0] }
 
 // bounds is the lowest and highest value of a column without NULLs and
 // with at least one row.
-func (c *int64Column) bounds() (lo, hi int64) {
+func (c *numberColumn[T]) bounds() (lo, hi T) {
 	lo, hi = c.values[0], c.values[0]
 	for _, v := range c.values[1:] {
 		lo, hi = min(lo, v), max(hi, v)
@@ -169,32 +177,7 @@ func (c *int64Column) bounds() (lo, hi int64) {
 	return lo, hi
 }
 
-func (c *int64Column) put(chunk duckdb.DataChunk, col, from, n int) error {
-	for i := from; i < from+n; i++ {
-		var err error
-		if c.null[i] {
-			err = chunk.SetValue(col, i-from, nil)
-		} else {
-			err = duckdb.SetChunkValue(chunk, col, i-from, c.values[i])
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// float64Column is a DOUBLE column.
-type float64Column struct {
-	values []float64
-	null   []bool
-}
-
-func (c *float64Column) add(v float64) { c.values, c.null = append(c.values, v), append(c.null, false) }
-func (c *float64Column) addNull()      { c.values, c.null = append(c.values, 0), append(c.null, true) }
-func (c *float64Column) reset()        { c.values, c.null = c.values[:0], c.null[:0] }
-
-func (c *float64Column) put(chunk duckdb.DataChunk, col, from, n int) error {
+func (c *numberColumn[T]) put(chunk duckdb.DataChunk, col, from, n int) error {
 	for i := from; i < from+n; i++ {
 		var err error
 		if c.null[i] {
