@@ -216,9 +216,10 @@ func TestZstdWindowBound(t *testing.T) {
 	}{
 		{name: "1 KiB", window: 10},
 		{name: "8 MiB", window: 23,
-			msg: "otlpgo: section header at offset 16: zstd window is 8388608 bytes, a body of raw_len 20 may use 1024"},
-		{name: "2 KiB", window: 11,
-			msg: "otlpgo: section header at offset 16: zstd window is 2048 bytes, a body of raw_len 20 may use 1024"},
+			msg: "otlpgo: section header at offset 16: zstd window is 8388608 bytes, a body of raw_len 20 may use 2048"},
+		{name: "2 KiB", window: 11},
+		{name: "4 KiB", window: 12,
+			msg: "otlpgo: section header at offset 16: zstd window is 4096 bytes, a body of raw_len 20 may use 2048"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -230,6 +231,23 @@ func TestZstdWindowBound(t *testing.T) {
 			require.ErrorIs(t, err, ErrMalformed)
 			require.EqualError(t, err, tc.msg)
 		})
+	}
+}
+
+// klauspost's EncodeAll writes a body of exactly 1 KiB as a frame that is
+// not single-segment and declares a 2 KiB window; every body size around it
+// must decode (a 1 KiB body was once refused 400).
+func TestZstdBodySizesAroundTheMinimumWindow(t *testing.T) {
+	for n := 900; n <= 2100; n++ {
+		body := make([]byte, n)
+		for i := range body {
+			body[i] = byte(i * 7)
+		}
+		compressed := zstdEncoder().EncodeAll(body, nil)
+		var d Decoder
+		got, err := d.inflate(compressed, uint64(n))
+		require.NoError(t, err, "body of %d bytes", n)
+		require.Equal(t, body, got, "body of %d bytes", n)
 	}
 }
 

@@ -58,10 +58,12 @@ const firstInflateChunk = 64 << 10
 
 // zstdWindowLimit is the largest window a body of rawLen bytes may declare:
 // its size rounded up to a power of two (a writer that knows the size needs
-// no more), between zstd's minimum 1 KiB and maxZstdWindow.
+// no more), at most maxZstdWindow, and at least 2 KiB: klauspost's EncodeAll
+// declares a 2 KiB window for a body of exactly zstd's minimum 1 KiB (it
+// writes a single-segment frame only above it), and such frames are ours.
 func zstdWindowLimit(rawLen uint64) uint64 {
-	if rawLen <= zstd.MinWindowSize {
-		return zstd.MinWindowSize
+	if rawLen <= 2*zstd.MinWindowSize {
+		return 2 * zstd.MinWindowSize
 	}
 	return min(maxZstdWindow, uint64(1)<<bits.Len64(rawLen-1))
 }
