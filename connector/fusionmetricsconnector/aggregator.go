@@ -1,4 +1,4 @@
-package fusionprocessor
+package fusionmetricsconnector
 
 import (
 	"context"
@@ -7,9 +7,10 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/otelfusion/otelfusion/processor/fusionprocessor/internal/metadata"
+	"github.com/otelfusion/otelfusion/connector/fusionmetricsconnector/internal/metadata"
 )
 
 const (
@@ -112,7 +113,11 @@ type metricTable struct {
 	label       metric.MeasurementOption
 }
 
-func newMetricTable(kind tableKind, cfg *MetricsConfig, rollup *RollupConfig, tb *metadata.TelemetryBuilder) *metricTable {
+func attributeSet(key, value string) attribute.Set {
+	return attribute.NewSet(attribute.String(key, value))
+}
+
+func newMetricTable(kind tableKind, cfg *Config, rollup *RollupConfig, tb *metadata.TelemetryBuilder) *metricTable {
 	t := &metricTable{
 		kind:         kind,
 		limit:        cfg.CardinalityLimit,

@@ -1,4 +1,4 @@
-package fusionprocessor
+package fusionmetricsconnector
 
 import (
 	"strings"
@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/otelfusion/otelfusion/processor/fusionprocessor/internal/metadata"
+	"github.com/otelfusion/otelfusion/connector/fusionmetricsconnector/internal/metadata"
 )
 
 // Dimension keys of the derived series.
@@ -75,8 +75,10 @@ type derivedMetrics struct {
 	lastFlush int64
 }
 
-func newDerivedMetrics(cfg *Config, tb *metadata.TelemetryBuilder, now int64) *derivedMetrics {
-	m := &cfg.Metrics
+// newDerivedMetrics makes the tables of spans (RED metrics), of logs (record
+// counts), or both, each with its rollup tiers.
+func newDerivedMetrics(cfg *Config, tb *metadata.TelemetryBuilder, now int64, spans, logs bool) *derivedMetrics {
+	m := cfg
 	d := &derivedMetrics{
 		dimensions: m.Dimensions,
 		tenant:     cfg.Attributes.Tenant,
@@ -93,10 +95,10 @@ func newDerivedMetrics(cfg *Config, tb *metadata.TelemetryBuilder, now int64) *d
 		tiers = append(tiers, &m.Rollups[i])
 	}
 	for _, r := range tiers {
-		if m.Spans {
+		if spans {
 			d.spanTables = append(d.spanTables, newMetricTable(spanTable, m, r, tb))
 		}
-		if m.Logs {
+		if logs {
 			d.logTables = append(d.logTables, newMetricTable(logTable, m, r, tb))
 		}
 	}
