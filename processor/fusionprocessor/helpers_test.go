@@ -47,9 +47,9 @@ func (c *fakeClock) Advance(d time.Duration) {
 // telemetry readable and a sink for the logs it forwards later.
 type testProcessor struct {
 	*fusionProcessor
-	clock   *fakeClock
-	tel     *componenttest.Telemetry
-	late    *consumertest.LogsSink
+	clock *fakeClock
+	tel   *componenttest.Telemetry
+	late  *consumertest.LogsSink
 	// lateNext, when set, replaces late as the consumer of buffered logs.
 	lateNext consumer.Logs
 }
