@@ -31,10 +31,6 @@ type Config struct {
 type AttributesConfig struct {
 	// Service is the resource attribute holding the service name.
 	Service string `mapstructure:"service"`
-	// Tenant is the resource attribute holding the tenant the receiver
-	// decided; when set and present, the tenant is a dimension of every
-	// derived metric and the attribute of the resource it is emitted under.
-	Tenant string `mapstructure:"tenant"`
 	// TraceID lists log attributes holding a 32-hex-digit trace id.
 	TraceID []string `mapstructure:"trace_id"`
 	// SpanID lists log attributes holding a 16-hex-digit span id.

@@ -36,7 +36,7 @@ func TestLoadConfig(t *testing.T) {
 			id: component.NewIDWithName(metadata.Type, "full"),
 			want: withDefaults(func(cfg *Config) {
 				cfg.Attributes = AttributesConfig{
-					Service: "app.name", Tenant: "customer",
+					Service: "app.name",
 					TraceID: []string{"trace_id"}, SpanID: []string{"span_id"}, Traceparent: []string{"tp"},
 					DatadogTraceID: []string{"dd.trace_id"}, DatadogSpanID: []string{"dd.span_id"},
 				}

@@ -32,7 +32,6 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		Attributes: AttributesConfig{
 			Service:        "service.name",
-			Tenant:         "tenant.id",
 			TraceID:        hints.TraceID,
 			SpanID:         hints.SpanID,
 			Traceparent:    hints.Traceparent,
