@@ -4,7 +4,7 @@ BIN       := bin/otelcol-fusion
 CONFIG    ?= distro/config.yaml
 FUZZTIME  ?= 60s
 
-.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability e2e-kafka testbed testbed-fused testbed-fleet testbed-fleet-kafka testbed-store testbed-stock testbed-smoke bench bench-codecs bench-store bench-raftwal bench-sdk bench-diagnose diagnose-eval fuzz lint generate check-generate tidy clean
+.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability e2e-kafka testbed testbed-fused testbed-fleet testbed-fleet-kafka testbed-store testbed-stock testbed-smoke bench bench-red bench-codecs bench-store bench-raftwal bench-sdk bench-diagnose diagnose-eval fuzz lint generate check-generate tidy clean
 
 all: build
 
@@ -117,6 +117,10 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=200x ./pkg/otlpgo/...
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=2000x ./processor/fusionprocessor/
 	$(GO) test -run='^$$' -bench=BenchmarkStoreIngest -benchtime=20x ./pkg/fusionstore/
+
+## bench-red: the fusionmetrics connector beside contrib's spanmetrics connector v0.165.1 on the same spans (same dimensions, buckets, exemplars), 5 interleaved repetitions: medians of ns/span and allocs/span and their ratio (~1 min)
+bench-red:
+	./scripts/bench-red.sh
 
 ## bench-codecs: otlpgo (stateless and stream) beside OTLP proto (+zstd), OTel Arrow (4 variants) and STEF on three data shapes, batches 100/1000/10000, medians of 5 interleaved repetitions; writes cmd/otlpgobench/results.md (~20 min on 2 cores)
 bench-codecs:
