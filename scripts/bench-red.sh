@@ -15,6 +15,7 @@ awk '
     for (i = 3; i < NF; i++) {
       if ($(i+1) == "ns/span") { ns[side] = ns[side] " " $i; round[side, name[3]] = $i; rounds[name[3]] = 1 }
       if ($(i+1) == "allocs/span") al[side] = al[side] " " $i
+      if ($(i+1) == "cpu-ns/span") { cpu[side] = cpu[side] " " $i; cround[side, name[3]] = $i }
     }
   }
   function median(list,   v, n, i, j, t) {
@@ -24,10 +25,11 @@ awk '
   }
   END {
     printf "\nmedians over %d repetitions\n", split(ns["fusionmetrics"], x, " ")
-    printf "%-14s %10s %12s\n", "connector", "ns/span", "allocs/span"
-    for (s in ns) printf "%-14s %10.1f %12.4f\n", s, median(ns[s]), median(al[s])
-    for (r in rounds) if ((("fusionmetrics", r) in round) && (("spanmetrics", r) in round)) ratios = ratios " " round["fusionmetrics", r] / round["spanmetrics", r]
-    printf "per-round ns/span ratios:%s (median %.2fx)\n", ratios, median(ratios)
-    printf "ratio of medians fusionmetrics/spanmetrics: ns/span %.2fx, allocs/span %.3fx (target <= 0.5x)\n",
-      median(ns["fusionmetrics"]) / median(ns["spanmetrics"]), median(al["fusionmetrics"]) / median(al["spanmetrics"])
+    printf "%-14s %10s %12s %12s\n", "connector", "ns/span", "cpu-ns/span", "allocs/span"
+    for (s in ns) printf "%-14s %10.1f %12.1f %12.4f\n", s, median(ns[s]), median(cpu[s]), median(al[s])
+    for (r in rounds) if ((("fusionmetrics", r) in round) && (("spanmetrics", r) in round)) ratios = ratios " " sprintf("%.2f", round["fusionmetrics", r] / round["spanmetrics", r])
+    for (r in rounds) if ((("fusionmetrics", r) in cround) && (("spanmetrics", r) in cround)) cratios = cratios " " sprintf("%.2f", cround["fusionmetrics", r] / cround["spanmetrics", r])
+    printf "per-round ratios fusionmetrics/spanmetrics, ns/span:%s (median %.2fx); cpu-ns/span:%s (median %.2fx)\n", ratios, median(ratios), cratios, median(cratios)
+    printf "ratio of medians fusionmetrics/spanmetrics: ns/span %.2fx, cpu-ns/span %.2fx, allocs/span %.3fx (target <= 0.5x)\n",
+      median(ns["fusionmetrics"]) / median(ns["spanmetrics"]), median(cpu["fusionmetrics"]) / median(cpu["spanmetrics"]), median(al["fusionmetrics"]) / median(al["spanmetrics"])
   }' "$out"

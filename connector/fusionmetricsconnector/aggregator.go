@@ -45,6 +45,7 @@ type exemplar struct {
 type measurement struct {
 	dims     []dimension // service.name first when known
 	service  string
+	shard    int     // serviceShard(service)
 	value    float64 // duration in the histogram's unit (spans)
 	isError  bool
 	traceID  pcommon.TraceID
@@ -188,7 +189,11 @@ func (t *metricTable) record(m *measurement, scratch []byte, dimScratch []dimens
 		}
 	}
 	scratch = appendSeriesKey(scratch[:0], dims)
-	sh := &t.shards[serviceShard(service)]
+	shard := m.shard
+	if service != m.service {
+		shard = serviceShard(service)
+	}
+	sh := &t.shards[shard]
 	sh.mu.Lock()
 	s := sh.series[string(scratch)]
 	if s == nil {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -107,7 +108,8 @@ func redRounds() int {
 // BenchmarkRED runs both connectors on the same spans in one process,
 // alternating for redRounds rounds. It reports
 // ns/span, allocs/span and B/span (allocations of every goroutine, the flush
-// loop's included).
+// loop's included), and cpu-ns/span: the process's CPU time (getrusage), which
+// other processes on a shared machine do not inflate.
 func BenchmarkRED(b *testing.B) {
 	gen := fusiongen.New(1)
 	batches := make([]ptrace.Traces, redBatches)
@@ -130,6 +132,7 @@ func benchREDRound(b *testing.B, batches []ptrace.Traces, round int) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
+			cpuBefore := processCPU(b)
 			b.ResetTimer()
 			for i := range b.N {
 				if err := c.ConsumeTraces(ctx, batches[i%redBatches]); err != nil {
@@ -137,9 +140,11 @@ func benchREDRound(b *testing.B, batches []ptrace.Traces, round int) {
 				}
 			}
 			b.StopTimer()
+			cpuAfter := processCPU(b)
 			runtime.ReadMemStats(&after)
 			spans := float64(b.N * redBatchSpans)
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/spans, "ns/span")
+			b.ReportMetric(float64(cpuAfter-cpuBefore)/spans, "cpu-ns/span")
 			b.ReportMetric(float64(after.Mallocs-before.Mallocs)/spans, "allocs/span")
 			b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/spans, "B/span")
 
@@ -161,6 +166,15 @@ func benchREDRound(b *testing.B, batches []ptrace.Traces, round int) {
 			want = got
 		})
 	}
+}
+
+// processCPU is the user and system CPU time of the whole process so far
+// (getrusage), in ns: every goroutine's, the flush loop's and GC's included,
+// and, unlike wall time, not what other processes on the machine take.
+func processCPU(b *testing.B) int64 {
+	var ru syscall.Rusage
+	require.NoError(b, syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
 // sumCallsByKind adds up the delta calls of metric per series (key: the
