@@ -1,4 +1,4 @@
-package fusionmetricsconnector
+package spanmetricsbench
 
 import (
 	"context"
@@ -14,7 +14,6 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/connector"
@@ -23,7 +22,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/otelfusion/otelfusion/connector/fusionmetricsconnector/internal/metadata"
+	"github.com/otelfusion/otelfusion/connector/fusionmetricsconnector"
 	"github.com/otelfusion/otelfusion/pkg/fusiongen"
 )
 
@@ -52,18 +51,18 @@ type redSide struct {
 var redSides = []redSide{
 	{
 		name:        "fusionmetrics",
-		callsMetric: metricCalls,
+		callsMetric: "fusion.span.calls",
 		build: func(b *testing.B, sink *consumertest.MetricsSink) connector.Traces {
-			f := NewFactory()
-			cfg := f.CreateDefaultConfig().(*Config)
+			f := fusionmetricsconnector.NewFactory()
+			cfg := f.CreateDefaultConfig().(*fusionmetricsconnector.Config)
 			cfg.Attributes.Tenant = "" // spanmetrics has no tenant dimension
 			cfg.Dimensions = redDimensions
 			cfg.Exemplars.MaxPerDataPoint = redMaxExemplars
-			cfg.Temporality = TemporalityDelta
+			cfg.Temporality = fusionmetricsconnector.TemporalityDelta
 			cfg.FlushInterval = redFlushEvery
 			cfg.CardinalityLimit = 100_000 // spanmetrics has no limit here
 			require.NoError(b, cfg.Validate())
-			c, err := f.CreateTracesToMetrics(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, sink)
+			c, err := f.CreateTracesToMetrics(context.Background(), connectortest.NewNopSettings(f.Type()), cfg, sink)
 			require.NoError(b, err)
 			return c
 		},
@@ -79,7 +78,7 @@ var redSides = []redSide{
 				cfg.Dimensions = append(cfg.Dimensions, spanmetricsconnector.Dimension{Name: d})
 			}
 			var buckets []time.Duration
-			for _, ms := range createDefaultConfig().(*Config).Histogram.Explicit {
+			for _, ms := range fusionmetricsconnector.NewFactory().CreateDefaultConfig().(*fusionmetricsconnector.Config).Histogram.Explicit {
 				buckets = append(buckets, time.Duration(ms*float64(time.Millisecond)))
 			}
 			require.NoError(b, cfg.Histogram.Unit.UnmarshalText([]byte("ms")))
@@ -88,7 +87,7 @@ var redSides = []redSide{
 			cfg.AggregationTemporality = "AGGREGATION_TEMPORALITY_DELTA"
 			cfg.MetricsFlushInterval = redFlushEvery
 			require.NoError(b, cfg.Validate())
-			c, err := f.CreateTracesToMetrics(context.Background(), connectortest.NewNopSettings(component.MustNewType("spanmetrics")), cfg, sink)
+			c, err := f.CreateTracesToMetrics(context.Background(), connectortest.NewNopSettings(f.Type()), cfg, sink)
 			require.NoError(b, err)
 			return c
 		},
