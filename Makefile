@@ -166,3 +166,4 @@ tidy:
 	$(GO) mod tidy -e
 	cd sdk && $(GO) mod tidy
 	cd sdk/benchmarks && $(GO) mod tidy
+	cd connector/fusionmetricsconnector/spanmetricsbench && $(GO) mod tidy
