@@ -30,7 +30,7 @@ generate:
 check-generate:
 	./scripts/check-generate.sh
 
-## lint: gofmt and go vet (the testbed, sdk and sdk/benchmarks are modules of their own: vetted on their own)
+## lint: gofmt and go vet (the testbed, sdk, sdk/benchmarks and the spanmetrics benchmark are modules of their own: vetted on their own)
 lint:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' | grep -v '^distro/'))"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
@@ -38,6 +38,7 @@ lint:
 	cd testbed && $(GO) vet ./...
 	cd sdk && $(GO) vet ./...
 	cd sdk/benchmarks && $(GO) vet ./...
+	cd connector/fusionmetricsconnector/spanmetricsbench && $(GO) vet ./...
 
 ## test: lint, the distro check, then go test -race over the module: unit tests, then the end-to-end
 ## tests on their own, so the latency and failover checks do not share the cores with unit tests;
