@@ -225,6 +225,9 @@ service:
 		return got.sumPoints("fusion.log.records") == 2*requests
 	})
 	selfMetrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
+	// The connector's own telemetry: every span and log record aggregated once.
+	assert.Equal(t, float64(2*requests), scrapeMetric(t, selfMetrics, "otelcol_connector_fusionmetrics_recorded", `signal="spans"`), "spans recorded")
+	assert.Equal(t, float64(2*requests), scrapeMetric(t, selfMetrics, "otelcol_connector_fusionmetrics_recorded", `signal="logs"`), "log records recorded")
 	t.Logf("processor telemetry: enriched=%v delayed (log before span)=%v unlinked=%v invalid_hints=%v",
 		scrapeMetric(t, selfMetrics, "otelcol_processor_fusion_logs_enriched"),
 		scrapeMetric(t, selfMetrics, "otelcol_processor_fusion_logs_delayed"),
