@@ -4,7 +4,7 @@ BIN       := bin/otelcol-fusion
 CONFIG    ?= distro/config.yaml
 FUZZTIME  ?= 60s
 
-.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability e2e-kafka testbed testbed-fused testbed-fleet testbed-fleet-kafka testbed-store testbed-stock testbed-smoke bench bench-codecs bench-store bench-raftwal bench-sdk bench-diagnose diagnose-eval fuzz lint generate check-generate tidy clean
+.PHONY: all build run demo test unit e2e e2e-isolation e2e-store-memory e2e-durability e2e-kafka testbed testbed-fused testbed-fleet testbed-fleet-kafka testbed-store testbed-stock testbed-smoke bench bench-red bench-codecs bench-store bench-raftwal bench-sdk bench-diagnose diagnose-eval fuzz lint generate check-generate tidy clean
 
 all: build
 
@@ -30,7 +30,7 @@ generate:
 check-generate:
 	./scripts/check-generate.sh
 
-## lint: gofmt and go vet (the testbed, sdk and sdk/benchmarks are modules of their own: vetted on their own)
+## lint: gofmt and go vet (the testbed, sdk, sdk/benchmarks and the spanmetrics benchmark are modules of their own: vetted on their own)
 lint:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go' | grep -v '^distro/'))"; \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
@@ -38,6 +38,7 @@ lint:
 	cd testbed && $(GO) vet ./...
 	cd sdk && $(GO) vet ./...
 	cd sdk/benchmarks && $(GO) vet ./...
+	cd connector/fusionmetricsconnector/spanmetricsbench && $(GO) vet ./...
 
 ## test: lint, the distro check, then go test -race over the module: unit tests, then the end-to-end
 ## tests on their own, so the latency and failover checks do not share the cores with unit tests;
@@ -118,6 +119,10 @@ bench:
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=2000x ./processor/fusionprocessor/
 	$(GO) test -run='^$$' -bench=BenchmarkStoreIngest -benchtime=20x ./pkg/fusionstore/
 
+## bench-red: the fusionmetrics connector beside contrib's spanmetrics connector v0.165.1 on the same spans (same dimensions, buckets, exemplars), 5 interleaved repetitions: medians of ns/span and allocs/span and their ratio (~1 min)
+bench-red:
+	./scripts/bench-red.sh
+
 ## bench-codecs: otlpgo (stateless and stream) beside OTLP proto (+zstd), OTel Arrow (4 variants) and STEF on three data shapes, batches 100/1000/10000, medians of 5 interleaved repetitions; writes cmd/otlpgobench/results.md (~20 min on 2 cores)
 bench-codecs:
 	$(GO) run ./cmd/otlpgobench -reps 5 -out cmd/otlpgobench/results.md
@@ -162,3 +167,4 @@ tidy:
 	$(GO) mod tidy -e
 	cd sdk && $(GO) mod tidy
 	cd sdk/benchmarks && $(GO) mod tidy
+	cd connector/fusionmetricsconnector/spanmetricsbench && $(GO) mod tidy

@@ -135,19 +135,20 @@ processors:
   fusion:
     late_logs: {max_delay: 5s, max_buffered: 100000}
     index: {max_entries: 100000, ttl: 1m}
-    metrics:
-      temporality: delta
-      flush_interval: 500ms
-      exemplars: {max_per_data_point: 3}
-      rollups:
-        - {name: by_service, keep: [service.name]}
+connectors:
+  fusionmetrics:
+    temporality: delta
+    flush_interval: 500ms
+    exemplars: {max_per_data_point: 3}
+    rollups:
+      - {name: by_service, keep: [service.name]}
 exporters:%s
 service:
   extensions: [health_check]
   pipelines:
-    traces: {receivers: [otlp], processors: [fusion], exporters: [file/traces]}
-    logs: {receivers: [otlp], processors: [fusion], exporters: [file/logs]}
-    metrics: {receivers: [otlp], processors: [fusion], exporters: [file/metrics]}%s
+    traces: {receivers: [otlp], processors: [fusion], exporters: [file/traces, fusionmetrics]}
+    logs: {receivers: [otlp], processors: [fusion], exporters: [file/logs, fusionmetrics]}
+    metrics: {receivers: [otlp, fusionmetrics], exporters: [file/metrics]}%s
 `, health, grpcPort, fileExporters(dir), telemetry(metricsPort))
 	startCollector(t, "fusion", writeConfig(t, "fusion", config), health)
 
@@ -224,6 +225,9 @@ service:
 		return got.sumPoints("fusion.log.records") == 2*requests
 	})
 	selfMetrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
+	// The connector's own telemetry: every span and log record aggregated once.
+	assert.Equal(t, float64(2*requests), scrapeMetric(t, selfMetrics, "otelcol_connector_fusionmetrics_recorded", `signal="spans"`), "spans recorded")
+	assert.Equal(t, float64(2*requests), scrapeMetric(t, selfMetrics, "otelcol_connector_fusionmetrics_recorded", `signal="logs"`), "log records recorded")
 	t.Logf("processor telemetry: enriched=%v delayed (log before span)=%v unlinked=%v invalid_hints=%v",
 		scrapeMetric(t, selfMetrics, "otelcol_processor_fusion_logs_enriched"),
 		scrapeMetric(t, selfMetrics, "otelcol_processor_fusion_logs_delayed"),

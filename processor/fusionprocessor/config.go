@@ -3,20 +3,9 @@ package fusionprocessor
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-)
-
-// Temporality names how derived metrics are reported.
-type Temporality string
-
-const (
-	// TemporalityDelta reports what happened since the previous flush.
-	TemporalityDelta Temporality = "delta"
-	// TemporalityCumulative reports totals since the series was created.
-	TemporalityCumulative Temporality = "cumulative"
 )
 
 // Config is the configuration of the fusion processor.
@@ -34,10 +23,6 @@ type Config struct {
 	// LateLogs bounds the buffer of logs that arrive before their span.
 	LateLogs LateLogsConfig `mapstructure:"late_logs"`
 
-	// Metrics configures the metrics derived from spans and logs. They are
-	// emitted only when the processor is in at least one metrics pipeline.
-	Metrics MetricsConfig `mapstructure:"metrics"`
-
 	_ struct{}
 }
 
@@ -46,10 +31,6 @@ type Config struct {
 type AttributesConfig struct {
 	// Service is the resource attribute holding the service name.
 	Service string `mapstructure:"service"`
-	// Tenant is the resource attribute holding the tenant the receiver
-	// decided; when set and present, the tenant is a dimension of every
-	// derived metric and the attribute of the resource it is emitted under.
-	Tenant string `mapstructure:"tenant"`
 	// TraceID lists log attributes holding a 32-hex-digit trace id.
 	TraceID []string `mapstructure:"trace_id"`
 	// SpanID lists log attributes holding a 16-hex-digit span id.
@@ -103,70 +84,6 @@ type LateLogsConfig struct {
 	_ struct{}
 }
 
-// MetricsConfig configures the derived metrics.
-type MetricsConfig struct {
-	// Spans turns on the RED metrics (calls, errors, duration) from spans.
-	Spans bool `mapstructure:"spans"`
-	// Logs turns on the log record counts by service and severity.
-	Logs bool `mapstructure:"logs"`
-	// Dimensions are extra span (else resource) attributes, or log (else
-	// resource) attributes, added to every derived series.
-	Dimensions []string `mapstructure:"dimensions"`
-	// Histogram configures the duration histogram.
-	Histogram HistogramConfig `mapstructure:"histogram"`
-	// Exemplars caps the exemplars of each data point per flush.
-	Exemplars ExemplarsConfig `mapstructure:"exemplars"`
-	// Temporality is "delta" or "cumulative".
-	Temporality Temporality `mapstructure:"temporality"`
-	// FlushInterval is how often derived metrics are emitted.
-	FlushInterval time.Duration `mapstructure:"flush_interval"`
-	// CardinalityLimit is the most series per service in each table; more go
-	// to the service's overflow series (otel.metric.overflow=true).
-	CardinalityLimit int `mapstructure:"cardinality_limit"`
-	// MaxServices is the most services in each table; more go to one
-	// overflow series without a service.
-	MaxServices int `mapstructure:"max_services"`
-	// Rollups are extra tiers aggregated in the same pass with fewer
-	// dimensions; each emits the same metrics with the tier name appended.
-	Rollups []RollupConfig `mapstructure:"rollups"`
-
-	_ struct{}
-}
-
-// HistogramConfig chooses the duration histogram.
-type HistogramConfig struct {
-	// Unit is "ms" or "s".
-	Unit string `mapstructure:"unit"`
-	// Explicit bucket bounds, in Unit; used unless Exponential is set.
-	Explicit []float64 `mapstructure:"explicit"`
-	// ExponentialMaxSize, when > 0, switches to a base-2 exponential
-	// histogram with at most this many buckets.
-	ExponentialMaxSize int `mapstructure:"exponential_max_size"`
-
-	_ struct{}
-}
-
-// ExemplarsConfig caps exemplars.
-type ExemplarsConfig struct {
-	// MaxPerDataPoint is the most exemplars one data point carries per
-	// flush; the first ones of the interval are kept. Zero turns them off.
-	MaxPerDataPoint int `mapstructure:"max_per_data_point"`
-
-	_ struct{}
-}
-
-// RollupConfig is one rollup tier. Exactly one of Keep and Drop is set.
-type RollupConfig struct {
-	// Name is appended to the metric names of this tier ("fusion.span.calls.<name>").
-	Name string `mapstructure:"name"`
-	// Keep lists the dimensions the tier keeps.
-	Keep []string `mapstructure:"keep"`
-	// Drop lists the dimensions the tier drops.
-	Drop []string `mapstructure:"drop"`
-
-	_ struct{}
-}
-
 var _ component.Config = (*Config)(nil)
 
 // Validate checks every key and names the one at fault.
@@ -186,52 +103,6 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.LateLogs.MaxDelay > 0 && cfg.LateLogs.MaxBuffered <= 0 {
 		errs = errors.Join(errs, fmt.Errorf("'late_logs::max_buffered' must be > 0, got %d", cfg.LateLogs.MaxBuffered))
-	}
-	m := cfg.Metrics
-	switch m.Temporality {
-	case TemporalityDelta, TemporalityCumulative:
-	default:
-		errs = errors.Join(errs, fmt.Errorf("'metrics::temporality' must be %q or %q, got %q",
-			TemporalityDelta, TemporalityCumulative, m.Temporality))
-	}
-	if m.FlushInterval <= 0 {
-		errs = errors.Join(errs, fmt.Errorf("'metrics::flush_interval' must be > 0, got %s", m.FlushInterval))
-	}
-	if m.CardinalityLimit <= 0 {
-		errs = errors.Join(errs, fmt.Errorf("'metrics::cardinality_limit' must be > 0, got %d", m.CardinalityLimit))
-	}
-	if m.MaxServices <= 0 {
-		errs = errors.Join(errs, fmt.Errorf("'metrics::max_services' must be > 0, got %d", m.MaxServices))
-	}
-	if m.Exemplars.MaxPerDataPoint < 0 {
-		errs = errors.Join(errs, fmt.Errorf("'metrics::exemplars::max_per_data_point' must be >= 0, got %d", m.Exemplars.MaxPerDataPoint))
-	}
-	if m.Histogram.Unit != "ms" && m.Histogram.Unit != "s" {
-		errs = errors.Join(errs, fmt.Errorf("'metrics::histogram::unit' must be \"ms\" or \"s\", got %q", m.Histogram.Unit))
-	}
-	if m.Histogram.ExponentialMaxSize < 0 {
-		errs = errors.Join(errs, fmt.Errorf("'metrics::histogram::exponential_max_size' must be >= 0, got %d", m.Histogram.ExponentialMaxSize))
-	}
-	if m.Histogram.ExponentialMaxSize == 0 && !slices.IsSorted(m.Histogram.Explicit) {
-		errs = errors.Join(errs, errors.New("'metrics::histogram::explicit' must be in increasing order"))
-	}
-	for i, d := range m.Dimensions {
-		if d == "" || slices.Contains(m.Dimensions[:i], d) {
-			errs = errors.Join(errs, fmt.Errorf("'metrics::dimensions' must be distinct and non-empty, got %q", d))
-		}
-	}
-	names := map[string]bool{}
-	for i, r := range m.Rollups {
-		key := fmt.Sprintf("'metrics::rollups[%d]", i)
-		if r.Name == "" {
-			errs = errors.Join(errs, fmt.Errorf("%s::name' must be set", key))
-		} else if names[r.Name] {
-			errs = errors.Join(errs, fmt.Errorf("%s::name' %q is used twice", key, r.Name))
-		}
-		names[r.Name] = true
-		if (len(r.Keep) == 0) == (len(r.Drop) == 0) {
-			errs = errors.Join(errs, fmt.Errorf("%s' must set exactly one of 'keep' and 'drop'", key))
-		}
 	}
 	return errs
 }

@@ -36,26 +36,13 @@ func TestLoadConfig(t *testing.T) {
 			id: component.NewIDWithName(metadata.Type, "full"),
 			want: withDefaults(func(cfg *Config) {
 				cfg.Attributes = AttributesConfig{
-					Service: "app.name", Tenant: "customer",
+					Service: "app.name",
 					TraceID: []string{"trace_id"}, SpanID: []string{"span_id"}, Traceparent: []string{"tp"},
 					DatadogTraceID: []string{"dd.trace_id"}, DatadogSpanID: []string{"dd.span_id"},
 				}
 				cfg.Model = ModelConfig{Operation: "span.operation", Service: "span.service", SpanStatus: "span.status", Duration: "duration_ns"}
 				cfg.Index = IndexConfig{MaxEntries: 5000, TTL: 30 * time.Second}
 				cfg.LateLogs = LateLogsConfig{MaxDelay: 500 * time.Millisecond, MaxBuffered: 100}
-				cfg.Metrics.Logs = false
-				cfg.Metrics.Dimensions = []string{"http.route", "deployment.environment.name"}
-				cfg.Metrics.Histogram.Unit = "s"
-				cfg.Metrics.Histogram.ExponentialMaxSize = 160
-				cfg.Metrics.Exemplars.MaxPerDataPoint = 2
-				cfg.Metrics.Temporality = TemporalityCumulative
-				cfg.Metrics.FlushInterval = 5 * time.Second
-				cfg.Metrics.CardinalityLimit = 50
-				cfg.Metrics.MaxServices = 10
-				cfg.Metrics.Rollups = []RollupConfig{
-					{Name: "by_service", Keep: []string{"service.name", "deployment.environment.name"}},
-					{Name: "no_tenant", Drop: []string{"customer", "http.route"}},
-				}
 			}),
 		},
 		{
@@ -69,24 +56,8 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: "'index::max_entries' must be > 0, got 0\n'index::ttl' must be > 0, got 0s",
 		},
 		{
-			id: component.NewIDWithName(metadata.Type, "bad_metrics"),
-			wantErr: `'metrics::temporality' must be "delta" or "cumulative", got "sometimes"` + "\n" +
-				"'metrics::flush_interval' must be > 0, got 0s\n" +
-				"'metrics::cardinality_limit' must be > 0, got 0\n" +
-				"'metrics::max_services' must be > 0, got -1\n" +
-				`'metrics::histogram::unit' must be "ms" or "s", got "us"` + "\n" +
-				"'metrics::histogram::explicit' must be in increasing order",
-		},
-		{
 			id:      component.NewIDWithName(metadata.Type, "bad_late_logs"),
 			wantErr: "'late_logs::max_buffered' must be > 0, got 0",
-		},
-		{
-			id: component.NewIDWithName(metadata.Type, "bad_rollups"),
-			wantErr: `'metrics::dimensions' must be distinct and non-empty, got "a"` + "\n" +
-				"'metrics::rollups[0]' must set exactly one of 'keep' and 'drop'\n" +
-				`'metrics::rollups[1]::name' "x" is used twice` + "\n" +
-				"'metrics::rollups[2]::name' must be set",
 		},
 	}
 	for _, tt := range tests {

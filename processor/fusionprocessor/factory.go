@@ -32,7 +32,6 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		Attributes: AttributesConfig{
 			Service:        "service.name",
-			Tenant:         "tenant.id",
 			TraceID:        hints.TraceID,
 			SpanID:         hints.SpanID,
 			Traceparent:    hints.Traceparent,
@@ -45,19 +44,6 @@ func createDefaultConfig() component.Config {
 		},
 		Index:    IndexConfig{MaxEntries: 100_000, TTL: 2 * time.Minute},
 		LateLogs: LateLogsConfig{MaxDelay: 2 * time.Second, MaxBuffered: 10_000},
-		Metrics: MetricsConfig{
-			Spans: true,
-			Logs:  true,
-			Histogram: HistogramConfig{
-				Unit:     "ms",
-				Explicit: []float64{2, 4, 6, 8, 10, 50, 100, 200, 400, 800, 1000, 1400, 2000, 5000, 10_000, 15_000},
-			},
-			Exemplars:        ExemplarsConfig{MaxPerDataPoint: 5},
-			Temporality:      TemporalityDelta,
-			FlushInterval:    15 * time.Second,
-			CardinalityLimit: 1000,
-			MaxServices:      256,
-		},
 	}
 }
 
@@ -77,7 +63,7 @@ func helperOptions(shared *sharedcomponent.Component[*fusionProcessor], mutates 
 	return []processorhelper.Option{
 		processorhelper.WithStart(shared.Start),
 		processorhelper.WithShutdown(func(ctx context.Context) error {
-			shared.Unwrap().drain(ctx)
+			shared.Unwrap().drain()
 			return shared.Shutdown(ctx)
 		}),
 		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: mutates}),
@@ -119,8 +105,8 @@ func createMetrics(ctx context.Context, set processor.Settings, cfg component.Co
 	if err != nil {
 		return nil, err
 	}
-	shared.Unwrap().addMetricsConsumer(next)
-	// Incoming metrics pass unchanged; the derived ones join at each flush.
+	// Metrics pass unchanged: the processor is accepted in a metrics pipeline
+	// so configurations from before the fusionmetrics connector still load.
 	passThrough := func(_ context.Context, md pmetric.Metrics) (pmetric.Metrics, error) { return md, nil }
 	proc, err := processorhelper.NewMetrics(ctx, set, cfg, next, passThrough, helperOptions(shared, false)...)
 	if err != nil {

@@ -62,32 +62,9 @@ func TestFactorySharesOneInstance(t *testing.T) {
 	assert.Equal(t, 2, logs.LogRecordCount())
 	assert.Equal(t, 1, processors.Len(), "still shared by the logs and metrics pipelines")
 	require.NoError(t, lp.Shutdown(ctx))
-	require.NoError(t, mp.Shutdown(ctx)) // the last user: the final flush
+	require.NoError(t, mp.Shutdown(ctx))
 	assert.Equal(t, 0, processors.Len())
-	require.Len(t, metrics.AllMetrics(), 2, "the pass-through batch and the derived metrics")
-	var calls int64
-	for _, p := range viewMetrics(metrics.AllMetrics()[1]) {
-		if p.metric == "fusion.span.calls" {
-			calls += p.value
-		}
-	}
-	assert.Equal(t, int64(1), calls)
-}
-
-func TestNoMetricsPipelineNoRED(t *testing.T) {
-	f := NewFactory()
-	cfg := f.CreateDefaultConfig().(*Config)
-	ctx := context.Background()
-	tp, err := f.CreateTraces(ctx, processortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
-	require.NoError(t, err)
-	require.NoError(t, tp.Start(ctx, componenttest.NewNopHost()))
-	require.NoError(t, tp.ConsumeTraces(ctx, makeTraces(spanSpec{service: "svc", name: "op", trace: traceID(1), span: spanID(1)})))
-	p, err := sharedProcessor(processortest.NewNopSettings(metadata.Type), cfg)
-	require.NoError(t, err)
-	assert.False(t, p.Unwrap().emitMetrics.Load())
-	assert.Zero(t, p.Unwrap().derived.spanTables[0].len(), "RED is not computed")
-	require.NoError(t, p.Shutdown(ctx))
-	require.NoError(t, tp.Shutdown(ctx))
+	require.Len(t, metrics.AllMetrics(), 1, "only the pass-through batch: derived metrics are the fusionmetrics connector's")
 }
 
 func TestShutdownWithoutStart(t *testing.T) {

@@ -44,14 +44,12 @@ func (c *fakeClock) Advance(d time.Duration) {
 }
 
 // testProcessor is a started fusion processor on a fake clock, with its
-// telemetry readable and sinks for the logs it forwards later and the
-// metrics it derives.
+// telemetry readable and a sink for the logs it forwards later.
 type testProcessor struct {
 	*fusionProcessor
-	clock   *fakeClock
-	tel     *componenttest.Telemetry
-	late    *consumertest.LogsSink
-	metrics *consumertest.MetricsSink
+	clock *fakeClock
+	tel   *componenttest.Telemetry
+	late  *consumertest.LogsSink
 	// lateNext, when set, replaces late as the consumer of buffered logs.
 	lateNext consumer.Logs
 }
@@ -71,11 +69,7 @@ func newTestProcessor(t testing.TB, edit func(*Config)) *testProcessor {
 	require.NoError(t, err)
 	fp.now = clock.Now
 	fp.releaseTick = time.Millisecond
-	fp.derived.lastFlush = clock.Now().UnixNano()
-	tp := &testProcessor{fusionProcessor: fp, clock: clock, tel: tel, late: new(consumertest.LogsSink), metrics: new(consumertest.MetricsSink)}
-	fp.addMetricsConsumer(tp.metrics)
-	// The flush loop ticks on real time; tests flush by hand instead.
-	cfg.Metrics.FlushInterval = time.Hour
+	tp := &testProcessor{fusionProcessor: fp, clock: clock, tel: tel, late: new(consumertest.LogsSink)}
 	require.NoError(t, fp.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() {
 		_ = tel.Shutdown(context.Background())

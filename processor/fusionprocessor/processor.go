@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/client"
@@ -12,7 +11,6 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processorhelper"
@@ -44,10 +42,16 @@ var (
 	}
 )
 
+var statusCodeNames = map[ptrace.StatusCode]string{
+	ptrace.StatusCodeUnset: "STATUS_CODE_UNSET",
+	ptrace.StatusCodeOk:    "STATUS_CODE_OK",
+	ptrace.StatusCodeError: "STATUS_CODE_ERROR",
+}
+
 // fusionProcessor is the one instance shared by every pipeline that names a
-// fusion configuration. Traces feed the span index and the RED metrics, logs
-// are linked to their spans, and the metrics pipelines carry the derived
-// metrics out.
+// fusion configuration. Traces feed the span index and logs are linked to
+// their spans. The RED and log-count metrics are the fusionmetrics
+// connector's (connector/fusionmetricsconnector).
 type fusionProcessor struct {
 	cfg    *Config
 	logger *zap.Logger
@@ -56,13 +60,8 @@ type fusionProcessor struct {
 	now         func() time.Time
 	releaseTick time.Duration
 
-	hints   tracehint.Reader
-	index   *spanIndex
-	derived *derivedMetrics
-
-	metricsMu   sync.Mutex
-	metricsNext []consumer.Metrics
-	emitMetrics atomic.Bool
+	hints tracehint.Reader
+	index *spanIndex
 
 	readyMu sync.Mutex
 	ready   []*pendingLog // found their span, not yet forwarded
@@ -98,55 +97,34 @@ func newFusionProcessor(cfg *Config, set processor.Settings) (*fusionProcessor, 
 		wake:  make(chan struct{}, 1),
 		stop:  make(chan struct{}),
 	}
-	p.derived = newDerivedMetrics(cfg, tb, p.now().UnixNano())
 	return p, nil
 }
 
-// addMetricsConsumer registers the next consumer of a metrics pipeline; the
-// derived metrics go to every one registered.
-func (p *fusionProcessor) addMetricsConsumer(next consumer.Metrics) {
-	p.metricsMu.Lock()
-	defer p.metricsMu.Unlock()
-	p.metricsNext = append(p.metricsNext, next)
-}
-
-// Start starts the release loop of the late-span buffer and, when the
-// processor is in a metrics pipeline, the flush loop of derived metrics.
+// Start starts the release loop of the late-span buffer.
 func (p *fusionProcessor) Start(context.Context, component.Host) error {
-	p.metricsMu.Lock()
-	emit := len(p.metricsNext) > 0 && (len(p.derived.spanTables) > 0 || len(p.derived.logTables) > 0)
-	p.metricsMu.Unlock()
-	p.emitMetrics.Store(emit)
 	if p.cfg.LateLogs.MaxDelay > 0 {
 		p.done.Add(1)
 		go p.releaseLoop()
 	}
-	if emit {
-		p.done.Add(1)
-		go p.flushLoop()
-	}
 	return nil
 }
 
-// drain forwards every buffered log (unenriched unless its span came) and
-// emits the derived metrics; from then on logs no longer wait. Each pipeline
+// drain forwards every buffered log (unenriched unless its span came); from
+// then on logs no longer wait. Each pipeline
 // calls it as it shuts down, before its exporters stop: the collector may
 // stop one pipeline's exporters before another pipeline lets go of this
 // shared instance, so waiting for the last user would be too late.
-func (p *fusionProcessor) drain(ctx context.Context) {
+func (p *fusionProcessor) drain() {
 	p.index.stopping.Store(true)
 	p.forward(p.index.expired(math.MaxInt64, p.takeReady()))
-	if p.emitMetrics.Load() {
-		p.flushMetrics(ctx)
-	}
 }
 
 // Shutdown stops the loops and drains what is left. Safe without Start.
-func (p *fusionProcessor) Shutdown(ctx context.Context) error {
+func (p *fusionProcessor) Shutdown(context.Context) error {
 	p.index.stopping.Store(true)
 	close(p.stop)
 	p.done.Wait()
-	p.drain(ctx)
+	p.drain()
 	return nil
 }
 
@@ -170,42 +148,6 @@ func (p *fusionProcessor) releaseDue() {
 	p.forward(p.index.expired(p.now().UnixNano(), p.takeReady()))
 }
 
-func (p *fusionProcessor) flushLoop() {
-	defer p.done.Done()
-	ticker := time.NewTicker(p.cfg.Metrics.FlushInterval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-ticker.C:
-			p.flushMetrics(context.Background())
-		}
-	}
-}
-
-// flushMetrics sends the derived metrics to every metrics pipeline; each
-// but the last gets its own copy, since consumers may mutate.
-func (p *fusionProcessor) flushMetrics(ctx context.Context) {
-	md := p.derived.flush(p.now().UnixNano())
-	if md.DataPointCount() == 0 {
-		return
-	}
-	p.metricsMu.Lock()
-	next := p.metricsNext
-	p.metricsMu.Unlock()
-	for i, c := range next {
-		out := md
-		if i < len(next)-1 {
-			out = pmetric.NewMetrics()
-			md.CopyTo(out)
-		}
-		if err := c.ConsumeMetrics(ctx, out); err != nil {
-			p.logger.Warn("Next consumer refused derived metrics", zap.Error(err))
-		}
-	}
-}
-
 func (p *fusionProcessor) takeReady() []*pendingLog {
 	p.readyMu.Lock()
 	defer p.readyMu.Unlock()
@@ -222,13 +164,10 @@ func (p *fusionProcessor) serviceOf(res pcommon.Resource) (string, bool) {
 	return "", false
 }
 
-// processTraces indexes every span, releases the logs that waited for one,
-// and records the RED metrics. The spans go on unchanged apart from the
+// processTraces indexes every span and releases the logs that waited for one. The spans go on unchanged apart from the
 // optional duration attribute.
 func (p *fusionProcessor) processTraces(_ context.Context, td ptrace.Traces) (ptrace.Traces, error) {
 	now := p.now().UnixNano()
-	emit := p.emitMetrics.Load()
-	var rec recorder
 	var released []*pendingLog
 	indexed := 0
 	for i := range td.ResourceSpans().Len() {
@@ -248,9 +187,6 @@ func (p *fusionProcessor) processTraces(_ context.Context, td ptrace.Traces) (pt
 						released = append(released, w)
 					}
 					indexed++
-				}
-				if emit {
-					p.derived.recordSpan(&rec, now, service, rs.Resource().Attributes(), span)
 				}
 			}
 		}
@@ -301,8 +237,6 @@ func (p *fusionProcessor) processLogs(ctx context.Context, ld plog.Logs, next co
 	now := p.now()
 	nowNs := now.UnixNano()
 	deadline := now.Add(p.cfg.LateLogs.MaxDelay).UnixNano()
-	emit := p.emitMetrics.Load()
-	var rec recorder
 	var counts logCounts
 	badHint := func(e tracehint.Error) { p.tb.InvalidHints.Add(context.Background(), 1, hintReasons[e]) }
 	// A buffered log keeps its request's client info (the tenant, auth), so
@@ -310,7 +244,7 @@ func (p *fusionProcessor) processLogs(ctx context.Context, ld plog.Logs, next co
 	var clientInfo *client.Info
 	for i := range ld.ResourceLogs().Len() {
 		rl := ld.ResourceLogs().At(i)
-		service, hasService := p.serviceOf(rl.Resource())
+		_, hasService := p.serviceOf(rl.Resource())
 		for j := range rl.ScopeLogs().Len() {
 			sl := rl.ScopeLogs().At(j)
 			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
@@ -318,9 +252,6 @@ func (p *fusionProcessor) processLogs(ctx context.Context, ld plog.Logs, next co
 				tid, sid := lr.TraceID(), lr.SpanID()
 				if tid.IsEmpty() || sid.IsEmpty() {
 					counts.noContext++
-					if emit {
-						p.derived.recordLog(&rec, nowNs, service, rl.Resource().Attributes(), lr)
-					}
 					return false
 				}
 				var wait func() *pendingLog
@@ -346,21 +277,14 @@ func (p *fusionProcessor) processLogs(ctx context.Context, ld plog.Logs, next co
 					counts.waiting++
 					return true
 				}
-				logService := service
 				switch {
 				case found:
 					p.enrich(lr, info, hasService)
 					counts.enriched++
-					if !hasService {
-						logService = info.service
-					}
 				case full:
 					counts.full++
 				default:
 					counts.notSeen++
-				}
-				if emit {
-					p.derived.recordLog(&rec, nowNs, logService, rl.Resource().Attributes(), lr)
 				}
 				return false
 			})
@@ -432,24 +356,15 @@ func (p *fusionProcessor) forward(batch []*pendingLog) {
 	}
 	var dests []destination
 	var counts logCounts
-	var rec recorder
-	emit := p.emitMetrics.Load()
-	now := p.now().UnixNano()
 	for _, pl := range batch {
 		rl := pl.logs.ResourceLogs().At(0)
 		lr := rl.ScopeLogs().At(0).LogRecords().At(0)
-		service, hasService := p.serviceOf(rl.Resource())
+		_, hasService := p.serviceOf(rl.Resource())
 		if pl.found {
 			p.enrich(lr, pl.info, hasService)
 			counts.enriched++
-			if !hasService {
-				service = pl.info.service
-			}
 		} else {
 			counts.notSeen++
-		}
-		if emit {
-			p.derived.recordLog(&rec, now, service, rl.Resource().Attributes(), lr)
 		}
 		d := -1
 		for i := range dests {

@@ -18,10 +18,8 @@ func benchProcessor(b *testing.B) *testProcessor {
 	b.Helper()
 	tp := newTestProcessor(b, func(cfg *Config) {
 		cfg.Index = IndexConfig{MaxEntries: 100_000, TTL: time.Hour}
-		cfg.Metrics.Dimensions = []string{"http.route"}
 	})
 	tp.lateNext = consumertest.NewNop()
-	tp.emitMetrics.Store(true) // RED on, as in a metrics pipeline
 	b.Cleanup(func() { tp.shutdown(b) })
 	return tp
 }

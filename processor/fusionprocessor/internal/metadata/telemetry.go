@@ -27,10 +27,6 @@ type TelemetryBuilder struct {
 	BufferedLogs metric.Int64UpDownCounter
 	// ForwardErrors counts buffered log records the next consumer refused.
 	ForwardErrors metric.Int64Counter
-	// MetricSeries is the number of derived metric series held, by "table".
-	MetricSeries metric.Int64UpDownCounter
-	// MetricOverflows counts measurements routed to an overflow series, by "table".
-	MetricOverflows metric.Int64Counter
 }
 
 // NewTelemetryBuilder creates the instruments from settings.MeterProvider.
@@ -58,12 +54,6 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	errs = errors.Join(errs, err)
 	tb.ForwardErrors, err = meter.Int64Counter("otelcol_processor_fusion_forward_errors",
 		metric.WithDescription("Buffered log records refused by the next consumer."), metric.WithUnit("{records}"))
-	errs = errors.Join(errs, err)
-	tb.MetricSeries, err = meter.Int64UpDownCounter("otelcol_processor_fusion_metric_series",
-		metric.WithDescription("Derived metric series held, by table (red, logs, or a rollup tier)."), metric.WithUnit("{series}"))
-	errs = errors.Join(errs, err)
-	tb.MetricOverflows, err = meter.Int64Counter("otelcol_processor_fusion_metric_overflows",
-		metric.WithDescription("Measurements routed to an overflow series, by table."), metric.WithUnit("{measurements}"))
 	errs = errors.Join(errs, err)
 	return &tb, errs
 }

@@ -1,4 +1,4 @@
-package fusionprocessor
+package fusionmetricsconnector
 
 import (
 	"go.opentelemetry.io/collector/pdata/pcommon"

@@ -1,4 +1,4 @@
-package fusionprocessor
+package fusionmetricsconnector
 
 import (
 	"strings"
@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
-	"github.com/otelfusion/otelfusion/processor/fusionprocessor/internal/metadata"
+	"github.com/otelfusion/otelfusion/connector/fusionmetricsconnector/internal/metadata"
 )
 
 // Dimension keys of the derived series.
@@ -21,19 +21,30 @@ const (
 	dimSeverity = "log.severity"
 )
 
-var spanKindNames = map[ptrace.SpanKind]string{
-	ptrace.SpanKindUnspecified: "SPAN_KIND_UNSPECIFIED",
-	ptrace.SpanKindInternal:    "SPAN_KIND_INTERNAL",
-	ptrace.SpanKindServer:      "SPAN_KIND_SERVER",
-	ptrace.SpanKindClient:      "SPAN_KIND_CLIENT",
-	ptrace.SpanKindProducer:    "SPAN_KIND_PRODUCER",
-	ptrace.SpanKindConsumer:    "SPAN_KIND_CONSUMER",
-}
+// Names of span kinds and status codes, indexed by their value: an array
+// read is cheaper than a map lookup on the per-span path.
+var (
+	spanKindNames = [...]string{
+		ptrace.SpanKindUnspecified: "SPAN_KIND_UNSPECIFIED",
+		ptrace.SpanKindInternal:    "SPAN_KIND_INTERNAL",
+		ptrace.SpanKindServer:      "SPAN_KIND_SERVER",
+		ptrace.SpanKindClient:      "SPAN_KIND_CLIENT",
+		ptrace.SpanKindProducer:    "SPAN_KIND_PRODUCER",
+		ptrace.SpanKindConsumer:    "SPAN_KIND_CONSUMER",
+	}
+	statusCodeNames = [...]string{
+		ptrace.StatusCodeUnset: "STATUS_CODE_UNSET",
+		ptrace.StatusCodeOk:    "STATUS_CODE_OK",
+		ptrace.StatusCodeError: "STATUS_CODE_ERROR",
+	}
+)
 
-var statusCodeNames = map[ptrace.StatusCode]string{
-	ptrace.StatusCodeUnset: "STATUS_CODE_UNSET",
-	ptrace.StatusCodeOk:    "STATUS_CODE_OK",
-	ptrace.StatusCodeError: "STATUS_CODE_ERROR",
+// nameOf returns names[i], or "" for a value the table does not know.
+func nameOf[T ~int32](names []string, i T) string {
+	if i < 0 || int(i) >= len(names) {
+		return ""
+	}
+	return names[i]
 }
 
 // severityName buckets a log's severity into the six OTel ranges; a record
@@ -75,8 +86,10 @@ type derivedMetrics struct {
 	lastFlush int64
 }
 
-func newDerivedMetrics(cfg *Config, tb *metadata.TelemetryBuilder, now int64) *derivedMetrics {
-	m := &cfg.Metrics
+// newDerivedMetrics makes the tables of spans (RED metrics), of logs (record
+// counts), or both, each with its rollup tiers.
+func newDerivedMetrics(cfg *Config, tb *metadata.TelemetryBuilder, now int64, spans, logs bool) *derivedMetrics {
+	m := cfg
 	d := &derivedMetrics{
 		dimensions: m.Dimensions,
 		tenant:     cfg.Attributes.Tenant,
@@ -93,10 +106,10 @@ func newDerivedMetrics(cfg *Config, tb *metadata.TelemetryBuilder, now int64) *d
 		tiers = append(tiers, &m.Rollups[i])
 	}
 	for _, r := range tiers {
-		if m.Spans {
+		if spans {
 			d.spanTables = append(d.spanTables, newMetricTable(spanTable, m, r, tb))
 		}
-		if m.Logs {
+		if logs {
 			d.logTables = append(d.logTables, newMetricTable(logTable, m, r, tb))
 		}
 	}
@@ -108,6 +121,19 @@ type recorder struct {
 	dims    []dimension
 	key     []byte
 	project []dimension
+	// The shard of the last service seen: a batch's spans come grouped by
+	// resource, so the service rarely changes from one record to the next.
+	lastService string
+	lastShard   int
+	shardKnown  bool
+}
+
+// shardOf returns serviceShard(service), hashing only when it changed.
+func (r *recorder) shardOf(service string) int {
+	if !r.shardKnown || service != r.lastService {
+		r.lastService, r.lastShard, r.shardKnown = service, serviceShard(service), true
+	}
+	return r.lastShard
 }
 
 // appendExtraDimensions adds the tenant, read from the resource only (where
@@ -145,8 +171,8 @@ func (d *derivedMetrics) recordSpan(r *recorder, now int64, service string, reso
 	r.dims = append(r.dims[:0],
 		dimension{key: dimService, value: service},
 		dimension{key: dimSpanName, value: span.Name()},
-		dimension{key: dimSpanKind, value: spanKindNames[span.Kind()]},
-		dimension{key: dimStatus, value: statusCodeNames[status]})
+		dimension{key: dimSpanKind, value: nameOf(spanKindNames[:], span.Kind())},
+		dimension{key: dimStatus, value: nameOf(statusCodeNames[:], status)})
 	r.dims = d.appendExtraDimensions(r.dims, span.Attributes(), resource)
 	var durationNs float64
 	if end, start := span.EndTimestamp(), span.StartTimestamp(); end > start {
@@ -155,6 +181,7 @@ func (d *derivedMetrics) recordSpan(r *recorder, now int64, service string, reso
 	m := measurement{
 		dims:     r.dims,
 		service:  service,
+		shard:    r.shardOf(service),
 		value:    durationNs / d.nsPerUnit,
 		isError:  status == ptrace.StatusCodeError,
 		traceID:  span.TraceID(),
@@ -180,7 +207,7 @@ func (d *derivedMetrics) recordLog(r *recorder, now int64, service string, resou
 	if at == 0 {
 		at = int64(lr.ObservedTimestamp())
 	}
-	m := measurement{dims: r.dims, service: service, traceID: lr.TraceID(), spanID: lr.SpanID(), at: at, now: now}
+	m := measurement{dims: r.dims, service: service, shard: r.shardOf(service), traceID: lr.TraceID(), spanID: lr.SpanID(), at: at, now: now}
 	for _, t := range d.logTables {
 		r.key, r.project = t.record(&m, r.key, r.project)
 	}

@@ -1,4 +1,4 @@
-package fusionprocessor
+package fusionmetricsconnector
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
-	"github.com/otelfusion/otelfusion/processor/fusionprocessor/internal/metadata"
+	"github.com/otelfusion/otelfusion/connector/fusionmetricsconnector/internal/metadata"
 )
 
 // TestOverflowSeriesSurvivesConcurrentFlush records spans of many more
@@ -25,10 +25,10 @@ func TestOverflowSeriesSurvivesConcurrentFlush(t *testing.T) {
 		maxServices      = 4
 	)
 	cfg := createDefaultConfig().(*Config)
-	cfg.Metrics.MaxServices = maxServices
+	cfg.MaxServices = maxServices
 	tb, err := metadata.NewTelemetryBuilder(componenttest.NewNopTelemetrySettings())
 	require.NoError(t, err)
-	table := newMetricTable(spanTable, &cfg.Metrics, nil, tb)
+	table := newMetricTable(spanTable, cfg, nil, tb)
 
 	var (
 		flushed  atomic.Uint64

@@ -1,4 +1,4 @@
-package fusionprocessor
+package fusionmetricsconnector
 
 import (
 	"context"
@@ -7,9 +7,10 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/otelfusion/otelfusion/processor/fusionprocessor/internal/metadata"
+	"github.com/otelfusion/otelfusion/connector/fusionmetricsconnector/internal/metadata"
 )
 
 const (
@@ -44,6 +45,7 @@ type exemplar struct {
 type measurement struct {
 	dims     []dimension // service.name first when known
 	service  string
+	shard    int     // serviceShard(service)
 	value    float64 // duration in the histogram's unit (spans)
 	isError  bool
 	traceID  pcommon.TraceID
@@ -112,7 +114,11 @@ type metricTable struct {
 	label       metric.MeasurementOption
 }
 
-func newMetricTable(kind tableKind, cfg *MetricsConfig, rollup *RollupConfig, tb *metadata.TelemetryBuilder) *metricTable {
+func attributeSet(key, value string) attribute.Set {
+	return attribute.NewSet(attribute.String(key, value))
+}
+
+func newMetricTable(kind tableKind, cfg *Config, rollup *RollupConfig, tb *metadata.TelemetryBuilder) *metricTable {
 	t := &metricTable{
 		kind:         kind,
 		limit:        cfg.CardinalityLimit,
@@ -183,7 +189,11 @@ func (t *metricTable) record(m *measurement, scratch []byte, dimScratch []dimens
 		}
 	}
 	scratch = appendSeriesKey(scratch[:0], dims)
-	sh := &t.shards[serviceShard(service)]
+	shard := m.shard
+	if service != m.service {
+		shard = serviceShard(service)
+	}
+	sh := &t.shards[shard]
 	sh.mu.Lock()
 	s := sh.series[string(scratch)]
 	if s == nil {

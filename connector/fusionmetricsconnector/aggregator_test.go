@@ -1,4 +1,4 @@
-package fusionprocessor
+package fusionmetricsconnector
 
 import (
 	"sort"
@@ -76,7 +76,7 @@ const (
 )
 
 func TestREDMetrics(t *testing.T) {
-	tp := newTestProcessor(t, func(cfg *Config) { cfg.Metrics.Exemplars.MaxPerDataPoint = 2 })
+	tp := newTestConnector(t, func(cfg *Config) { cfg.Exemplars.MaxPerDataPoint = 2 })
 	defer tp.shutdown(t)
 	tp.consumeTraces(t, makeTraces(
 		spanSpec{service: "shop", name: "GET /", trace: traceID(1), span: spanID(1), kind: ptrace.SpanKindServer, duration: 3 * time.Millisecond},
@@ -138,9 +138,8 @@ func TestTemporality(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.temporality), func(t *testing.T) {
-			tp := newTestProcessor(t, func(cfg *Config) {
-				cfg.Metrics.Temporality = tt.temporality
-				cfg.Metrics.Logs = false
+			tp := newTestConnector(t, func(cfg *Config) {
+				cfg.Temporality = tt.temporality
 			})
 			defer tp.shutdown(t)
 			start := tp.clock.Now().UnixNano()
@@ -178,10 +177,9 @@ func TestTemporality(t *testing.T) {
 }
 
 func TestCardinalityOverflow(t *testing.T) {
-	tp := newTestProcessor(t, func(cfg *Config) {
-		cfg.Metrics.CardinalityLimit = 2
-		cfg.Metrics.MaxServices = 2
-		cfg.Metrics.Logs = false
+	tp := newTestConnector(t, func(cfg *Config) {
+		cfg.CardinalityLimit = 2
+		cfg.MaxServices = 2
 	})
 	defer tp.shutdown(t)
 	var specs []spanSpec
@@ -211,13 +209,13 @@ func TestCardinalityOverflow(t *testing.T) {
 		{metric: "fusion.span.calls", attrs: "service.name=shop," + unset + "span.name=op-0,status.code=STATUS_CODE_UNSET", value: 1},
 		{metric: "fusion.span.calls", attrs: "service.name=shop," + unset + "span.name=op-1,status.code=STATUS_CODE_UNSET", value: 1},
 	}, calls)
-	assert.Equal(t, int64(4), tp.counter(t, "otelcol_processor_fusion_metric_overflows"))
+	assert.Equal(t, int64(4), tp.counter(t, "otelcol_connector_fusionmetrics_overflows"))
 }
 
 func TestRollups(t *testing.T) {
-	tp := newTestProcessor(t, func(cfg *Config) {
-		cfg.Metrics.Dimensions = []string{"endpoint", "env"}
-		cfg.Metrics.Rollups = []RollupConfig{
+	tp := newTestConnector(t, func(cfg *Config) {
+		cfg.Dimensions = []string{"endpoint", "env"}
+		cfg.Rollups = []RollupConfig{
 			{Name: "by_service", Keep: []string{"service.name", "env"}},
 			{Name: "by_env", Drop: []string{"service.name", "tenant.id", "endpoint", "span.name", "span.kind", "status.code", "log.severity"}},
 		}
@@ -302,10 +300,9 @@ func TestBucketIndex(t *testing.T) {
 	}
 }
 
-func TestExponentialDurationThroughTheProcessor(t *testing.T) {
-	tp := newTestProcessor(t, func(cfg *Config) {
-		cfg.Metrics.Histogram.ExponentialMaxSize = 4
-		cfg.Metrics.Logs = false
+func TestExponentialDurationThroughTheConnector(t *testing.T) {
+	tp := newTestConnector(t, func(cfg *Config) {
+		cfg.Histogram.ExponentialMaxSize = 4
 	})
 	defer tp.shutdown(t)
 	// 1, 2, 4 and 8 ms sit at indexes -1, 0, 1, 2 at scale 0 (bucket i is
@@ -339,7 +336,7 @@ func TestExponentialDurationThroughTheProcessor(t *testing.T) {
 // the receiver decided), never from a record attribute, and each tenant's
 // derived points sit on a resource of that tenant.
 func TestDerivedMetricsFiledPerTenant(t *testing.T) {
-	tp := newTestProcessor(t, nil)
+	tp := newTestConnector(t, nil)
 	defer tp.shutdown(t)
 	alpha := map[string]any{"tenant.id": "alpha"}
 	beta := map[string]any{"tenant.id": "beta"}
