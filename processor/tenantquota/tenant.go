@@ -3,6 +3,7 @@ package tenantquota
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/client"
@@ -64,6 +65,9 @@ type tenantState struct {
 	// Precomputed telemetry options, by signal.
 	signalAttrs [numSignals]metric.MeasurementOption
 	tenantAttrs metric.MeasurementOption
+	// bytesLimited says, by signal, whether a byte quota is set: only then
+	// are request sizes computed. Written under mu, read without.
+	bytesLimited [numSignals]atomic.Bool
 
 	mu      sync.Mutex
 	limits  LimitsConfig
@@ -100,7 +104,21 @@ func (ts *tenantState) setLimits(l LimitsConfig, now time.Time) {
 		q := l.quota(signal(s))
 		ts.buckets[s].items.set(q.ItemsPerSecond, q.ItemsBurst, now)
 		ts.buckets[s].bytes.set(q.BytesPerSecond, q.BytesBurst, now)
+		ts.bytesLimited[s].Store(ts.buckets[s].bytes.limiter != nil)
 	}
+}
+
+// fullRate reports whether sampleRate is 1 whatever the environment. Holds mu.
+func (ts *tenantState) fullRate() bool {
+	if ts.breaker.state == breakerOpen || ts.limits.SamplingRate < 1 {
+		return false
+	}
+	for _, r := range ts.limits.EnvSamplingRates {
+		if r < 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // sampleRate is the share of data kept for a resource in environment env.
