@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 
 	"github.com/otelfusion/otelfusion/internal/pdatautil"
 	"github.com/otelfusion/otelfusion/processor/tenantquota/internal/metadata"
@@ -300,14 +301,24 @@ func (p *quotaProcessor) reloadOverrides() error {
 // decisions of each resource, and the items offered and kept per tenant.
 type admission struct {
 	sig signal
-	// shares holds the share of each resource, by resource index.
-	shares []*tenantShare
-	rates  []float64
+	// resources is the plan of each resource, by resource index.
+	resources []resourcePlan
 	// keep is the sampling decision of every item of the sampled resources,
 	// in iteration order; keepFrom[i] is where resource i's decisions start.
 	keep     []bool
 	keepFrom []int
 	tenants  []*tenantShare
+	// Most requests carry one tenant: its share lives here, without an
+	// allocation of its own.
+	firstShare  tenantShare
+	firstTenant [1]*tenantShare
+}
+
+// resourcePlan is what admit decided for one resource.
+type resourcePlan struct {
+	share        *tenantShare
+	rate         float64
+	items, bytes int
 }
 
 // tenantShare is one tenant's part of a request.
@@ -316,8 +327,8 @@ type tenantShare struct {
 	items, bytes         int
 	keptItems, keptBytes int
 	// Snapshots taken under ts.mu when the load was metered.
-	retention time.Duration
-	fullRate  bool // nothing of this tenant is sampled: rate 1 everywhere
+	retention string // "" for none
+	fullRate  bool   // nothing of this tenant is sampled: rate 1 everywhere
 }
 
 // resourceView is what admit needs to know of a request, by resource index.
@@ -337,16 +348,12 @@ type resourceView struct {
 func (p *quotaProcessor) admit(ctx context.Context, sig signal, view resourceView, sampled bool) (*admission, error) {
 	now := p.now()
 	metadataTenant := p.resolver.fromMetadata(ctx)
-	adm := &admission{
-		sig:    sig,
-		shares: make([]*tenantShare, view.count),
-		rates:  make([]float64, view.count),
-	}
+	adm := &admission{sig: sig, resources: make([]resourcePlan, view.count)}
+	adm.tenants = adm.firstTenant[:0]
 	// Items (and bytes, only where a byte quota asks for them: the proto
 	// size walks the whole resource) counted once per resource.
-	counts := make([]int, 2*view.count)
-	items, bytes := counts[:view.count], counts[view.count:]
 	for i := range view.count {
+		plan := &adm.resources[i]
 		id, ok := p.resolver.resolve(metadataTenant, view.resource(i))
 		if !ok {
 			total := 0
@@ -359,13 +366,13 @@ func (p *quotaProcessor) admit(ctx context.Context, sig signal, view resourceVie
 		}
 		ts := p.tenant(id, now)
 		share := adm.shareOf(ts)
-		adm.shares[i] = share
-		items[i] = view.items(i)
+		plan.share = share
+		plan.items = view.items(i)
 		if ts.bytesLimited[sig].Load() {
-			bytes[i] = view.bytes(i)
+			plan.bytes = view.bytes(i)
 		}
-		share.items += items[i]
-		share.bytes += bytes[i]
+		share.items += plan.items
+		share.bytes += plan.bytes
 	}
 	// A fixed order, so the same request is reserved and refused the same way
 	// and tenant locks are always taken in the same order.
@@ -375,12 +382,13 @@ func (p *quotaProcessor) admit(ctx context.Context, sig signal, view resourceVie
 		ts.mu.Lock()
 		p.advance(ts, now)
 		ts.meter.add(sig, share.items, share.bytes)
-		share.retention = ts.limits.Retention
+		share.retention = ts.retentionText
 		share.fullRate = !sampled || ts.fullRate()
 		ts.mu.Unlock()
 	}
 	for i := range view.count {
-		share := adm.shares[i]
+		plan := &adm.resources[i]
+		share := plan.share
 		rate := 1.0
 		if !share.fullRate {
 			env := ""
@@ -391,8 +399,8 @@ func (p *quotaProcessor) admit(ctx context.Context, sig signal, view resourceVie
 			rate = share.ts.sampleRate(env, p.cfg.Breaker.DegradedSampleRate)
 			share.ts.mu.Unlock()
 		}
-		adm.rates[i] = rate
-		kept := items[i]
+		plan.rate = rate
+		kept := plan.items
 		if rate < 1 {
 			if adm.keepFrom == nil {
 				adm.keepFrom = make([]int, view.count)
@@ -407,9 +415,9 @@ func (p *quotaProcessor) admit(ctx context.Context, sig signal, view resourceVie
 			}
 		}
 		share.keptItems += kept
-		if items[i] > 0 {
+		if plan.items > 0 {
 			// Bytes of the kept part, in proportion, rounded up.
-			share.keptBytes += (bytes[i]*kept + items[i] - 1) / items[i]
+			share.keptBytes += (plan.bytes*kept + plan.items - 1) / plan.items
 		}
 	}
 	if err := p.reserve(ctx, sig, adm.tenants, now); err != nil {
@@ -426,7 +434,11 @@ func (adm *admission) shareOf(ts *tenantState) *tenantShare {
 			return share
 		}
 	}
-	share := &tenantShare{ts: ts}
+	share := &adm.firstShare
+	if len(adm.tenants) > 0 {
+		share = &tenantShare{}
+	}
+	share.ts = ts
 	adm.tenants = append(adm.tenants, share)
 	return share
 }
@@ -434,7 +446,7 @@ func (adm *admission) shareOf(ts *tenantState) *tenantShare {
 // kept returns the sampling decisions of resource i's items, in order; nil
 // when the resource is not sampled.
 func (adm *admission) kept(i int) []bool {
-	if adm.rates[i] >= 1 {
+	if adm.resources[i].rate >= 1 {
 		return nil
 	}
 	return adm.keep[adm.keepFrom[i]:]
@@ -447,11 +459,14 @@ func (adm *admission) kept(i int) []bool {
 // them exactly; requests of other tenants are not held up.
 func (p *quotaProcessor) reserve(ctx context.Context, sig signal, shares []*tenantShare, now time.Time) error {
 	var (
-		taken   reservation
-		wait    time.Duration
-		waitFor *tenantShare
-		refusal error
-		reason  attribute.KeyValue
+		// Room for the item and byte reservations of two tenants without
+		// growing.
+		takenBuf [4]*rate.Reservation
+		taken    = reservation(takenBuf[:0])
+		wait     time.Duration
+		waitFor  *tenantShare
+		refusal  error
+		reason   attribute.KeyValue
 	)
 	locked := 0
 	defer func() {
@@ -520,8 +535,8 @@ func (p *quotaProcessor) finish(ctx context.Context, adm *admission) {
 
 // stampRetention writes the tenant's retention to a resource.
 func (p *quotaProcessor) stampRetention(share *tenantShare, res pcommon.Resource) {
-	if share.retention > 0 && p.cfg.RetentionAttribute != "" {
-		res.Attributes().PutStr(p.cfg.RetentionAttribute, share.retention.String())
+	if share.retention != "" && p.cfg.RetentionAttribute != "" {
+		res.Attributes().PutStr(p.cfg.RetentionAttribute, share.retention)
 	}
 }
 
@@ -554,7 +569,7 @@ func (p *quotaProcessor) processTraces(ctx context.Context, td ptrace.Traces) (p
 		return td, err
 	}
 	for i, rs := range rss.All() {
-		share := adm.shares[i]
+		share := adm.resources[i].share
 		p.stampRetention(share, rs.Resource())
 		keep := adm.kept(i)
 		if keep == nil {
@@ -609,7 +624,7 @@ func (p *quotaProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 		return ld, err
 	}
 	for i, rl := range rls.All() {
-		share := adm.shares[i]
+		share := adm.resources[i].share
 		p.stampRetention(share, rl.Resource())
 		keep := adm.kept(i)
 		if keep == nil {
@@ -660,7 +675,7 @@ func (p *quotaProcessor) processMetrics(ctx context.Context, md pmetric.Metrics)
 		return md, err
 	}
 	for i, rm := range rms.All() {
-		p.stampRetention(adm.shares[i], rm.Resource())
+		p.stampRetention(adm.resources[i].share, rm.Resource())
 	}
 	p.finish(ctx, adm)
 	return md, nil

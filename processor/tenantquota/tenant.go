@@ -74,8 +74,10 @@ type tenantState struct {
 	buckets [numSignals]signalBuckets
 	meter   loadMeter
 	breaker breaker
-	ratio   float64 // of the last completed bucket
-	summary *summaryTable
+	// retentionText is limits.Retention as stamped on resources, "" for none.
+	retentionText string
+	ratio         float64 // of the last completed bucket
+	summary       *summaryTable
 
 	accepted, refused, sampledOut [numSignals]int64
 }
@@ -100,6 +102,10 @@ func newTenantState(id string, cfg *Config, limits LimitsConfig, now time.Time) 
 // setLimits applies new limits; saved tokens carry over. Holds mu.
 func (ts *tenantState) setLimits(l LimitsConfig, now time.Time) {
 	ts.limits = l
+	ts.retentionText = ""
+	if l.Retention > 0 {
+		ts.retentionText = l.Retention.String()
+	}
 	for s := range numSignals {
 		q := l.quota(signal(s))
 		ts.buckets[s].items.set(q.ItemsPerSecond, q.ItemsBurst, now)
