@@ -149,7 +149,7 @@ func markdown(ms []measure) string {
 	if len(sat) > 0 {
 		b.WriteString("## 3. Saturation: traces, offered load raised until back-pressure or drops\n\n")
 		b.WriteString("Offered spans/s rise in steps (batches of 500 spans, 16 concurrent senders). A step holds when ≥ 95% of the offered rate got through, no send failed, " +
-			"and the backend had every span within 5 s; the table shows the highest step that held. That rate is then offered again in repeated, longer windows " +
+			"and the backend had every span within 5 s; the table shows the highest step that held. The step below it (the highest is at the edge of back-pressure) is then offered again in repeated, longer windows " +
 			"(`TESTBED_REPEATS`, 3, of `TESTBED_REPEAT_WINDOW`, 8 s, each checked the same way): CPU-seconds per million spans are the median of those windows and \"spread\" " +
 			"their range, as ± half of it over the median (without repeats: the top three held steps, no spread); " +
 			"spans/s per core = 10⁶ / that (what one fully busy core takes). \"CPU-bound\" means the collector used ≥ 75% of its one core at the held rate; otherwise the " +
