@@ -112,11 +112,12 @@ e2e-durability:
 e2e-store-memory:
 	OTELFUSION_E2E_STORE_MEMORY=1 $(GO) test -race -count=1 -timeout 15m -v -run TestStoreMemory ./e2e/
 
-## bench: the codec table (otlpgo beside pdata's proto codec) and the Go benchmarks (otlpgo, fusion processor, store ingest)
+## bench: the codec table (otlpgo beside pdata's proto codec) and the Go benchmarks (otlpgo, fusion processor, tenant_quota, store ingest)
 bench:
 	$(GO) run ./pkg/otlpgo/internal/benchtable
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=200x ./pkg/otlpgo/...
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=2000x ./processor/fusionprocessor/
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=20000x -count=5 ./processor/tenantquota/
 	$(GO) test -run='^$$' -bench=BenchmarkStoreIngest -benchtime=20x ./pkg/fusionstore/
 
 ## bench-red: the fusionmetrics connector beside contrib's spanmetrics connector v0.165.1 on the same spans (same dimensions, buckets, exemplars), 5 interleaved repetitions: medians of ns/span and allocs/span and their ratio (~1 min)
@@ -133,9 +134,10 @@ bench-codecs:
 bench-store:
 	./scripts/bench-store.sh
 
-## bench-raftwal: enqueue throughput and p50/p99 of raftwal (1 and 3 nodes) beside file_storage (fsync on/off), 1 and 16 writers
+## bench-raftwal: enqueue throughput and p50/p99 of raftwal (1 and 3 nodes) beside file_storage (fsync on/off), 1 and 16 writers; then the CPU per queued item (enqueue, read, delete; 1 KiB and 1 MiB), 5 runs
 bench-raftwal:
 	$(GO) test -run='^$$' -bench=BenchmarkEnqueue -benchtime=5000x ./extension/raftwal/
+	$(GO) test -run='^$$' -bench=BenchmarkQueuePath -benchmem -benchtime=200x -count=5 ./extension/raftwal/
 
 ## bench-sdk: the sdk module beside the alternatives, in one run (sdk/benchmarks: logs vs slog JSON, zap, zerolog; metrics vs the OTel SDK and client_golang, 16 goroutines over 1M series; fused vs the three OTLP/HTTP exporters), then the fusedslog caller-side benchmark (~5 min on 2 cores)
 bench-sdk:

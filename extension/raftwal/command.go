@@ -3,6 +3,7 @@ package raftwal
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 )
@@ -24,7 +25,34 @@ type kvOp struct {
 }
 
 // appendEntry encodes batches as one Raft entry, appended to dst.
+// entrySize is the encoded size of batches.
+func entrySize(batches [][]kvOp) int {
+	n := 1 + uvarintLen(uint64(len(batches)))
+	for _, batch := range batches {
+		n += uvarintLen(uint64(len(batch)))
+		for _, op := range batch {
+			n += 1 + uvarintLen(uint64(len(op.key))) + len(op.key)
+			if op.typ == storage.Set {
+				n += uvarintLen(uint64(len(op.value))) + len(op.value)
+			}
+		}
+	}
+	return n
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
 func appendEntry(dst []byte, batches [][]kvOp) []byte {
+	// Grown once to the exact size: the values are whole queue items, and
+	// appending to a slice that doubles copies them again at every step.
+	dst = slices.Grow(dst, entrySize(batches))
 	dst = append(dst, entryVersion)
 	dst = binary.AppendUvarint(dst, uint64(len(batches)))
 	for _, batch := range batches {
@@ -113,7 +141,16 @@ func (c *cursor) count(minPerItem int) int {
 	return int(n)
 }
 
-// decodeEntry decodes an entry; values are copied so they do not pin data.
+// sharedValueMin is the size from which a decoded value aliases the entry
+// instead of being copied. Raft hands every entry's data to the FSM once and
+// never writes to it again (the leader's is the buffer appendEntry built;
+// raft-wal and the network transport decode into fresh buffers), so a queue
+// item need not be copied a second time; small values (indexes) are copied,
+// so they do not keep a whole entry of items alive after those are deleted.
+const sharedValueMin = 4 << 10
+
+// decodeEntry decodes an entry. Values of sharedValueMin bytes or more alias
+// data, which the caller must not modify afterwards.
 func decodeEntry(data []byte) ([][]kvOp, error) {
 	c := &cursor{buf: data}
 	if v := c.byte(); c.err == nil && v != entryVersion {
@@ -129,7 +166,10 @@ func decodeEntry(data []byte) ([][]kvOp, error) {
 			switch op.typ {
 			case storage.Get, storage.Delete:
 			case storage.Set:
-				op.value = append([]byte{}, c.bytes(c.uvarint())...)
+				op.value = c.bytes(c.uvarint())
+				if len(op.value) < sharedValueMin {
+					op.value = append([]byte{}, op.value...)
+				}
 			default:
 				c.fail("unknown op type %d", op.typ)
 			}

@@ -47,3 +47,35 @@ func FuzzDecodeEntry(f *testing.F) {
 		}
 	})
 }
+
+func TestEntrySizeIsExact(t *testing.T) {
+	for _, valueLen := range []int{0, 1, 127, 128, sharedValueMin, 1 << 20} {
+		batches := [][]kvOp{
+			{{typ: storage.Set, key: "item", value: make([]byte, valueLen)}, {typ: storage.Set, key: "wi", value: []byte("7")}},
+			{{typ: storage.Get, key: "item"}, {typ: storage.Delete, key: string(make([]byte, 200))}},
+		}
+		data := appendEntry(nil, batches)
+		assert.Len(t, data, entrySize(batches), "value of %d bytes", valueLen)
+		// Grown once: at most the allocator's rounding (a page) beyond the
+		// size, where doubling would leave a quarter or more unused.
+		assert.LessOrEqual(t, cap(data), len(data)+8192, "value of %d bytes", valueLen)
+	}
+}
+
+// Large values alias the entry; small ones are copied so they do not keep an
+// entry of large items alive.
+func TestDecodedValuesAliasOnlyWhenLarge(t *testing.T) {
+	large := make([]byte, sharedValueMin)
+	data := appendEntry(nil, [][]kvOp{{
+		{typ: storage.Set, key: "item", value: large},
+		{typ: storage.Set, key: "wi", value: []byte("7")},
+	}})
+	got, err := decodeEntry(data)
+	require.NoError(t, err)
+	for i := range data {
+		data[i] = 0xee
+	}
+	assert.Equal(t, []byte("7"), got[0][1].value)
+	assert.Equal(t, byte(0xee), got[0][0].value[0])
+	assert.Len(t, got[0][0].value, sharedValueMin)
+}

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 
 	"github.com/otelfusion/otelfusion/internal/pdatautil"
 	"github.com/otelfusion/otelfusion/processor/tenantquota/internal/metadata"
@@ -49,10 +50,6 @@ type quotaProcessor struct {
 
 	tenantsMu sync.RWMutex
 	tenants   map[string]*tenantState
-
-	// reserveMu serialises reservations, so a refused request can give its
-	// tokens back exactly.
-	reserveMu sync.Mutex
 
 	metricsMu    sync.Mutex
 	metricsNext  []consumer.Metrics
@@ -300,14 +297,28 @@ func (p *quotaProcessor) reloadOverrides() error {
 	return nil
 }
 
-// admission is the plan for one request: the tenant and sampling threshold
-// of each resource, and the items offered and kept per tenant.
+// admission is the plan for one request: the tenant share and sampling
+// decisions of each resource, and the items offered and kept per tenant.
 type admission struct {
-	sig        signal
-	resources  []*tenantState
-	thresholds []uint64
-	rates      []float64
-	tenants    []*tenantShare
+	sig signal
+	// resources is the plan of each resource, by resource index.
+	resources []resourcePlan
+	// keep is the sampling decision of every item of the sampled resources,
+	// in iteration order; keepFrom[i] is where resource i's decisions start.
+	keep     []bool
+	keepFrom []int
+	tenants  []*tenantShare
+	// Most requests carry one tenant: its share lives here, without an
+	// allocation of its own.
+	firstShare  tenantShare
+	firstTenant [1]*tenantShare
+}
+
+// resourcePlan is what admit decided for one resource.
+type resourcePlan struct {
+	share        *tenantShare
+	rate         float64
+	items, bytes int
 }
 
 // tenantShare is one tenant's part of a request.
@@ -315,6 +326,9 @@ type tenantShare struct {
 	ts                   *tenantState
 	items, bytes         int
 	keptItems, keptBytes int
+	// Snapshots taken under ts.mu when the load was metered.
+	retention string // "" for none
+	fullRate  bool   // nothing of this tenant is sampled: rate 1 everywhere
 }
 
 // resourceView is what admit needs to know of a request, by resource index.
@@ -323,8 +337,9 @@ type resourceView struct {
 	resource func(i int) pcommon.Resource
 	items    func(i int) int
 	bytes    func(i int) int
-	// kept counts the items of resource i a sampling threshold keeps.
-	kept func(i int, threshold uint64) int
+	// keep appends to dst whether each item of resource i is kept under a
+	// sampling threshold, in the order the caller later removes them.
+	keep func(i int, threshold uint64, dst []bool) []bool
 }
 
 // admit resolves tenants, measures offered load, picks sampling rates and
@@ -333,14 +348,12 @@ type resourceView struct {
 func (p *quotaProcessor) admit(ctx context.Context, sig signal, view resourceView, sampled bool) (*admission, error) {
 	now := p.now()
 	metadataTenant := p.resolver.fromMetadata(ctx)
-	adm := &admission{
-		sig:        sig,
-		resources:  make([]*tenantState, view.count),
-		thresholds: make([]uint64, view.count),
-		rates:      make([]float64, view.count),
-	}
-	shares := map[*tenantState]*tenantShare{}
+	adm := &admission{sig: sig, resources: make([]resourcePlan, view.count)}
+	adm.tenants = adm.firstTenant[:0]
+	// Items (and bytes, only where a byte quota asks for them: the proto
+	// size walks the whole resource) counted once per resource.
 	for i := range view.count {
+		plan := &adm.resources[i]
 		id, ok := p.resolver.resolve(metadataTenant, view.resource(i))
 		if !ok {
 			total := 0
@@ -352,50 +365,59 @@ func (p *quotaProcessor) admit(ctx context.Context, sig signal, view resourceVie
 			return nil, unlabelledError()
 		}
 		ts := p.tenant(id, now)
-		adm.resources[i] = ts
-		share, ok := shares[ts]
-		if !ok {
-			share = &tenantShare{ts: ts}
-			shares[ts] = share
-			adm.tenants = append(adm.tenants, share)
+		share := adm.shareOf(ts)
+		plan.share = share
+		plan.items = view.items(i)
+		if ts.bytesLimited[sig].Load() {
+			plan.bytes = view.bytes(i)
 		}
-		items, bytes := view.items(i), view.bytes(i)
-		share.items += items
-		share.bytes += bytes
+		share.items += plan.items
+		share.bytes += plan.bytes
 	}
-	// A fixed order, so the same request is reserved and refused the same way.
+	// A fixed order, so the same request is reserved and refused the same way
+	// and tenant locks are always taken in the same order.
 	slices.SortFunc(adm.tenants, func(a, b *tenantShare) int { return strings.Compare(a.ts.id, b.ts.id) })
 	for _, share := range adm.tenants {
 		ts := share.ts
 		ts.mu.Lock()
 		p.advance(ts, now)
 		ts.meter.add(sig, share.items, share.bytes)
+		share.retention = ts.retentionText
+		share.fullRate = !sampled || ts.fullRate()
 		ts.mu.Unlock()
 	}
 	for i := range view.count {
-		ts := adm.resources[i]
+		plan := &adm.resources[i]
+		share := plan.share
 		rate := 1.0
-		if sampled {
+		if !share.fullRate {
 			env := ""
 			if v, ok := view.resource(i).Attributes().Get(p.cfg.EnvironmentAttribute); ok {
 				env = v.AsString()
 			}
-			ts.mu.Lock()
-			rate = ts.sampleRate(env, p.cfg.Breaker.DegradedSampleRate)
-			ts.mu.Unlock()
+			share.ts.mu.Lock()
+			rate = share.ts.sampleRate(env, p.cfg.Breaker.DegradedSampleRate)
+			share.ts.mu.Unlock()
 		}
-		adm.rates[i] = rate
-		adm.thresholds[i] = sampleThreshold(rate)
-		items, bytes := view.items(i), view.bytes(i)
-		kept := items
+		plan.rate = rate
+		kept := plan.items
 		if rate < 1 {
-			kept = view.kept(i, adm.thresholds[i])
+			if adm.keepFrom == nil {
+				adm.keepFrom = make([]int, view.count)
+			}
+			adm.keepFrom[i] = len(adm.keep)
+			adm.keep = view.keep(i, sampleThreshold(rate), adm.keep)
+			kept = 0
+			for _, k := range adm.keep[adm.keepFrom[i]:] {
+				if k {
+					kept++
+				}
+			}
 		}
-		share := shares[ts]
 		share.keptItems += kept
-		if items > 0 {
+		if plan.items > 0 {
 			// Bytes of the kept part, in proportion, rounded up.
-			share.keptBytes += (bytes*kept + items - 1) / items
+			share.keptBytes += (plan.bytes*kept + plan.items - 1) / plan.items
 		}
 	}
 	if err := p.reserve(ctx, sig, adm.tenants, now); err != nil {
@@ -404,21 +426,58 @@ func (p *quotaProcessor) admit(ctx context.Context, sig signal, view resourceVie
 	return adm, nil
 }
 
+// shareOf finds or adds the share of a tenant. Requests carry few tenants, so
+// a scan beats a map.
+func (adm *admission) shareOf(ts *tenantState) *tenantShare {
+	for _, share := range adm.tenants {
+		if share.ts == ts {
+			return share
+		}
+	}
+	share := &adm.firstShare
+	if len(adm.tenants) > 0 {
+		share = &tenantShare{}
+	}
+	share.ts = ts
+	adm.tenants = append(adm.tenants, share)
+	return share
+}
+
+// kept returns the sampling decisions of resource i's items, in order; nil
+// when the resource is not sampled.
+func (adm *admission) kept(i int) []bool {
+	if adm.resources[i].rate >= 1 {
+		return nil
+	}
+	return adm.keep[adm.keepFrom[i]:]
+}
+
 // reserve takes item and byte tokens for the kept part of every tenant's
-// share, or none at all.
+// share, or none at all. It holds the locks of the request's tenants, taken
+// in id order, from the first token to the last or to the give-back, so no
+// other reservation touches those buckets in between and a refusal restores
+// them exactly; requests of other tenants are not held up.
 func (p *quotaProcessor) reserve(ctx context.Context, sig signal, shares []*tenantShare, now time.Time) error {
-	p.reserveMu.Lock()
-	defer p.reserveMu.Unlock()
 	var (
-		taken   reservation
-		wait    time.Duration
-		waitFor *tenantShare
-		refusal error
-		reason  attribute.KeyValue
+		// Room for the item and byte reservations of two tenants without
+		// growing.
+		takenBuf [4]*rate.Reservation
+		taken    = reservation(takenBuf[:0])
+		wait     time.Duration
+		waitFor  *tenantShare
+		refusal  error
+		reason   attribute.KeyValue
 	)
+	locked := 0
+	defer func() {
+		for _, share := range shares[:locked] {
+			share.ts.mu.Unlock()
+		}
+	}()
 	for _, share := range shares {
 		ts := share.ts
 		ts.mu.Lock()
+		locked++
 		buckets := &ts.buckets[sig]
 		itemsWait, itemsOK := taken.take(&buckets.items, share.keptItems, now)
 		bytesWait, bytesOK := taken.take(&buckets.bytes, share.keptBytes, now)
@@ -428,7 +487,6 @@ func (p *quotaProcessor) reserve(ctx context.Context, sig signal, shares []*tena
 		case !bytesOK:
 			refusal, reason = overBurstError(ts.id, sig, "bytes", share.keptBytes, buckets.bytes.burst()), reasonBurst
 		}
-		ts.mu.Unlock()
 		if refusal != nil {
 			break
 		}
@@ -443,10 +501,17 @@ func (p *quotaProcessor) reserve(ctx context.Context, sig signal, shares []*tena
 		return nil
 	}
 	taken.cancel(now)
-	for _, share := range shares {
+	for _, share := range shares[:locked] {
+		share.ts.refused[sig] += int64(share.items)
+	}
+	// The shares after the refusing one are counted too, under their own
+	// lock: the whole request is refused.
+	for _, share := range shares[locked:] {
 		share.ts.mu.Lock()
 		share.ts.refused[sig] += int64(share.items)
 		share.ts.mu.Unlock()
+	}
+	for _, share := range shares {
 		p.tb.ItemsRefused.Add(ctx, int64(share.items), metric.WithAttributes(
 			attribute.String("tenant", share.ts.id), attribute.String("signal", sig.String()), reason))
 	}
@@ -469,12 +534,9 @@ func (p *quotaProcessor) finish(ctx context.Context, adm *admission) {
 }
 
 // stampRetention writes the tenant's retention to a resource.
-func (p *quotaProcessor) stampRetention(ts *tenantState, res pcommon.Resource) {
-	ts.mu.Lock()
-	retention := ts.limits.Retention
-	ts.mu.Unlock()
-	if retention > 0 && p.cfg.RetentionAttribute != "" {
-		res.Attributes().PutStr(p.cfg.RetentionAttribute, retention.String())
+func (p *quotaProcessor) stampRetention(share *tenantShare, res pcommon.Resource) {
+	if share.retention != "" && p.cfg.RetentionAttribute != "" {
+		res.Attributes().PutStr(p.cfg.RetentionAttribute, share.retention)
 	}
 }
 
@@ -493,16 +555,13 @@ func (p *quotaProcessor) processTraces(ctx context.Context, td ptrace.Traces) (p
 			return n
 		},
 		bytes: func(i int) int { return tracesSizer.ResourceSpansSize(rss.At(i)) },
-		kept: func(i int, threshold uint64) int {
-			n := 0
+		keep: func(i int, threshold uint64, dst []bool) []bool {
 			for _, ss := range rss.At(i).ScopeSpans().All() {
 				for _, span := range ss.Spans().All() {
-					if keepHash(traceHash(span.TraceID()), threshold) {
-						n++
-					}
+					dst = append(dst, keepHash(traceHash(span.TraceID()), threshold))
 				}
 			}
-			return n
+			return dst
 		},
 	}
 	adm, err := p.admit(ctx, signalTraces, view, true)
@@ -510,18 +569,20 @@ func (p *quotaProcessor) processTraces(ctx context.Context, td ptrace.Traces) (p
 		return td, err
 	}
 	for i, rs := range rss.All() {
-		ts := adm.resources[i]
-		p.stampRetention(ts, rs.Resource())
-		if adm.rates[i] >= 1 {
+		share := adm.resources[i].share
+		p.stampRetention(share, rs.Resource())
+		keep := adm.kept(i)
+		if keep == nil {
 			continue
 		}
-		ts.mu.Lock()
-		ts.summary.addSpans(rs)
-		ts.mu.Unlock()
-		threshold := adm.thresholds[i]
+		share.ts.mu.Lock()
+		share.ts.summary.addSpans(rs)
+		share.ts.mu.Unlock()
+		n := 0
 		for _, ss := range rs.ScopeSpans().All() {
-			ss.Spans().RemoveIf(func(span ptrace.Span) bool {
-				return !keepHash(traceHash(span.TraceID()), threshold)
+			ss.Spans().RemoveIf(func(ptrace.Span) bool {
+				n++
+				return !keep[n-1]
 			})
 		}
 		rs.ScopeSpans().RemoveIf(func(ss ptrace.ScopeSpans) bool { return ss.Spans().Len() == 0 })
@@ -549,16 +610,13 @@ func (p *quotaProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 			return n
 		},
 		bytes: func(i int) int { return logsSizer.ResourceLogsSize(rls.At(i)) },
-		kept: func(i int, threshold uint64) int {
-			n := 0
+		keep: func(i int, threshold uint64, dst []bool) []bool {
 			for _, sl := range rls.At(i).ScopeLogs().All() {
 				for _, lr := range sl.LogRecords().All() {
-					if keepHash(logSampleHash(lr), threshold) {
-						n++
-					}
+					dst = append(dst, keepHash(logSampleHash(lr), threshold))
 				}
 			}
-			return n
+			return dst
 		},
 	}
 	adm, err := p.admit(ctx, signalLogs, view, true)
@@ -566,18 +624,20 @@ func (p *quotaProcessor) processLogs(ctx context.Context, ld plog.Logs) (plog.Lo
 		return ld, err
 	}
 	for i, rl := range rls.All() {
-		ts := adm.resources[i]
-		p.stampRetention(ts, rl.Resource())
-		if adm.rates[i] >= 1 {
+		share := adm.resources[i].share
+		p.stampRetention(share, rl.Resource())
+		keep := adm.kept(i)
+		if keep == nil {
 			continue
 		}
-		ts.mu.Lock()
-		ts.summary.addLogs(rl)
-		ts.mu.Unlock()
-		threshold := adm.thresholds[i]
+		share.ts.mu.Lock()
+		share.ts.summary.addLogs(rl)
+		share.ts.mu.Unlock()
+		n := 0
 		for _, sl := range rl.ScopeLogs().All() {
-			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
-				return !keepHash(logSampleHash(lr), threshold)
+			sl.LogRecords().RemoveIf(func(plog.LogRecord) bool {
+				n++
+				return !keep[n-1]
 			})
 		}
 		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool { return sl.LogRecords().Len() == 0 })
@@ -615,7 +675,7 @@ func (p *quotaProcessor) processMetrics(ctx context.Context, md pmetric.Metrics)
 		return md, err
 	}
 	for i, rm := range rms.All() {
-		p.stampRetention(adm.resources[i], rm.Resource())
+		p.stampRetention(adm.resources[i].share, rm.Resource())
 	}
 	p.finish(ctx, adm)
 	return md, nil

@@ -3,6 +3,7 @@ package tenantquota
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/client"
@@ -64,14 +65,19 @@ type tenantState struct {
 	// Precomputed telemetry options, by signal.
 	signalAttrs [numSignals]metric.MeasurementOption
 	tenantAttrs metric.MeasurementOption
+	// bytesLimited says, by signal, whether a byte quota is set: only then
+	// are request sizes computed. Written under mu, read without.
+	bytesLimited [numSignals]atomic.Bool
 
 	mu      sync.Mutex
 	limits  LimitsConfig
 	buckets [numSignals]signalBuckets
 	meter   loadMeter
 	breaker breaker
-	ratio   float64 // of the last completed bucket
-	summary *summaryTable
+	// retentionText is limits.Retention as stamped on resources, "" for none.
+	retentionText string
+	ratio         float64 // of the last completed bucket
+	summary       *summaryTable
 
 	accepted, refused, sampledOut [numSignals]int64
 }
@@ -96,11 +102,29 @@ func newTenantState(id string, cfg *Config, limits LimitsConfig, now time.Time) 
 // setLimits applies new limits; saved tokens carry over. Holds mu.
 func (ts *tenantState) setLimits(l LimitsConfig, now time.Time) {
 	ts.limits = l
+	ts.retentionText = ""
+	if l.Retention > 0 {
+		ts.retentionText = l.Retention.String()
+	}
 	for s := range numSignals {
 		q := l.quota(signal(s))
 		ts.buckets[s].items.set(q.ItemsPerSecond, q.ItemsBurst, now)
 		ts.buckets[s].bytes.set(q.BytesPerSecond, q.BytesBurst, now)
+		ts.bytesLimited[s].Store(ts.buckets[s].bytes.limiter != nil)
 	}
+}
+
+// fullRate reports whether sampleRate is 1 whatever the environment. Holds mu.
+func (ts *tenantState) fullRate() bool {
+	if ts.breaker.state == breakerOpen || ts.limits.SamplingRate < 1 {
+		return false
+	}
+	for _, r := range ts.limits.EnvSamplingRates {
+		if r < 1 {
+			return false
+		}
+	}
+	return true
 }
 
 // sampleRate is the share of data kept for a resource in environment env.

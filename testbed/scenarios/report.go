@@ -149,19 +149,21 @@ func markdown(ms []measure) string {
 	if len(sat) > 0 {
 		b.WriteString("## 3. Saturation: traces, offered load raised until back-pressure or drops\n\n")
 		b.WriteString("Offered spans/s rise in steps (batches of 500 spans, 16 concurrent senders). A step holds when ≥ 95% of the offered rate got through, no send failed, " +
-			"and the backend had every span within 5 s; the table shows the highest step that held. CPU-seconds per million spans are taken over the top three held steps; " +
+			"and the backend had every span within 5 s; the table shows the highest step that held. The step below it (the highest is at the edge of back-pressure) is then offered again in repeated, longer windows " +
+			"(`TESTBED_REPEATS`, 3, of `TESTBED_REPEAT_WINDOW`, 8 s, each checked the same way): CPU-seconds per million spans are the median of those windows and \"spread\" " +
+			"their range, as ± half of it over the median (without repeats: the top three held steps, no spread); " +
 			"spans/s per core = 10⁶ / that (what one fully busy core takes). \"CPU-bound\" means the collector used ≥ 75% of its one core at the held rate; otherwise the " +
 			"shared two-core machine (load generator, backend) stopped the ramp first and spans/s per core is the better figure.\n\n")
-		b.WriteString("| binary | pipeline | ingest | highest held spans/s | stopped by | collector CPU % | CPU-bound | CPU-s per M spans | vs stock | spans/s per core | RAM MiB avg/max | exact |\n")
-		b.WriteString("|---|---|---|---:|---|---:|---|---:|---:|---:|---:|---|\n")
+		b.WriteString("| binary | pipeline | ingest | highest held spans/s | stopped by | collector CPU % | CPU-bound | CPU-s per M spans | spread | vs stock | spans/s per core | RAM MiB avg/max | exact |\n")
+		b.WriteString("|---|---|---|---:|---|---:|---|---:|---:|---:|---:|---:|---|\n")
 		for _, m := range sat {
 			vs := "–"
 			if stockSat != nil {
 				vs = ratio(m.CPUPerMillion, stockSat.CPUPerMillion)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %.0f | %s | %.0f | %s | %.2f | %s | %.0f | %.0f/%.0f | %s |\n",
-				m.Binary, m.Pipeline, m.Protocol, m.ItemsPerSecond, m.StopReason, m.CPUPercent, yesNo(m.CPUBound),
-				m.CPUPerMillion, vs, perCore(m), m.RAMMiBAvg, m.RAMMiBMax, exactMark(m))
+			fmt.Fprintf(&b, "| %s | %s | %s | %.0f | %s | %.0f | %s | %.2f | %s | %s | %.0f | %.0f/%.0f | %s |\n",
+				m.Binary, m.Pipeline, m.Protocol, m.ItemsPerSecond, stopNote(m), m.CPUPercent, yesNo(m.CPUBound),
+				m.CPUPerMillion, spread(m), vs, perCore(m), m.RAMMiBAvg, m.RAMMiBMax, exactMark(m))
 		}
 		b.WriteString("\n")
 
@@ -409,4 +411,21 @@ func cpuChart(ms []measure) (*plot.Plot, error) {
 		categories, fusion, stock = []string{"no runs"}, []float64{0}, []float64{0}
 	}
 	return p, groupedBars(p, categories, fusion, stock)
+}
+
+// spread is the range of a saturation row's repeated windows as ± half of it
+// over their median, "–" without repeats.
+func spread(m measure) string {
+	if m.CPUPerMillionMax == 0 || m.CPUPerMillion == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("±%.0f%%", (m.CPUPerMillionMax-m.CPUPerMillionMin)/2/m.CPUPerMillion*100)
+}
+
+// stopNote is a saturation row's stop reason, with a failed repeat after it.
+func stopNote(m measure) string {
+	if m.FailureNote == "" || m.StopReason == "" {
+		return m.StopReason + m.FailureNote
+	}
+	return m.StopReason + "; " + m.FailureNote
 }

@@ -13,7 +13,9 @@ func TestWriteReport(t *testing.T) {
 		{Scenario: "standard", Case: "traces OTLP/gRPC", Binary: "fusion", Pipeline: "pass-through", Protocol: "otlp-grpc", Sent: 100, Received: 100, Exact: true, ItemsPerSecond: 10000, CPUPercent: 8, CPUPerMillion: 8},
 		{Scenario: "standard", Case: "traces OTLP/gRPC", Binary: "stock", Pipeline: "pass-through", Protocol: "otlp-grpc", Sent: 100, Received: 100, Exact: true, ItemsPerSecond: 10000, CPUPercent: 10, CPUPerMillion: 10},
 		{Scenario: "saturation", Case: "traces otlp-grpc", Binary: "stock", Pipeline: "pass-through", Protocol: "otlp-grpc", Exact: true, ItemsPerSecond: 200000, CPUPercent: 80, CPUPerMillion: 4, CPUBound: true},
-		{Scenario: "saturation", Case: "traces otlp-grpc", Binary: "fusion", Pipeline: "fusion", Protocol: "otlp-grpc", Exact: true, ItemsPerSecond: 150000, CPUPercent: 75, CPUPerMillion: 5},
+		{Scenario: "saturation", Case: "traces otlp-grpc", Binary: "fusion", Pipeline: "fusion", Protocol: "otlp-grpc", Exact: true, ItemsPerSecond: 150000, CPUPercent: 75, CPUPerMillion: 5,
+			StopReason: "back-pressure at 180000/s", CPUPerMillionMin: 4.5, CPUPerMillionMax: 5.5,
+			FailureNote: "repeat 3 of 3 did not hold: drops at 150000/s"},
 	}
 	dir := envOr("REPORT_DIR", t.TempDir())
 	if err := writeReport(dir, ms); err != nil {
@@ -28,6 +30,10 @@ func TestWriteReport(t *testing.T) {
 		"| **0.80** |",
 		"| stock | pass-through | otlp-grpc | 250000 | 18.5 | 26.5 | 1.00 |",
 		"| fusion | fusion | otlp-grpc | 200000 | 23.1 | 33.1 | 1.25 |",
+		// Saturation: the spread of the repeats, none without them, and a
+		// repeat that did not hold beside the stop reason.
+		"| stock | pass-through | otlp-grpc | 200000 |  | 80 | yes | 4.00 | – | 1.00 |",
+		"| fusion | fusion | otlp-grpc | 150000 | back-pressure at 180000/s; repeat 3 of 3 did not hold: drops at 150000/s | 75 | no | 5.00 | ±10% | 1.25 |",
 	} {
 		if !strings.Contains(string(table), want) {
 			t.Errorf("results.md lacks %q:\n%s", want, table)

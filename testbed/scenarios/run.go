@@ -190,6 +190,12 @@ type measure struct {
 
 	// Steps are the saturation ramp's steps, held or not, in order.
 	Steps []rampStep `json:"steps,omitempty"`
+	// Repeats are the longer windows at the highest held rate after the
+	// ramp; CPUPerMillion is then the median of those that held, and
+	// CPUPerMillionMin/Max their spread.
+	Repeats          []rampStep `json:"repeats,omitempty"`
+	CPUPerMillionMin float64    `json:"cpu_s_per_million_min,omitempty"`
+	CPUPerMillionMax float64    `json:"cpu_s_per_million_max,omitempty"`
 
 	// Finished is when the run ended.
 	Finished time.Time `json:"finished"`

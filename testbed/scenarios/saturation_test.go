@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -89,8 +90,20 @@ func TestSaturation(t *testing.T) {
 	}
 }
 
+// stepResult is one measured window at one offered rate.
+type stepResult struct {
+	m       measure
+	stored  uint64
+	held    bool
+	reason  string  // why it did not hold
+	cpuSecs float64 // collector CPU-seconds over the window
+	items   float64 // items sent over the window
+}
+
 func rampUp(t *testing.T, c saturationCase) {
 	step := envDuration("TESTBED_STEP", 5*time.Second)
+	repeats := envInt("TESTBED_REPEATS", 3)
+	repeatWindow := envDuration("TESTBED_REPEAT_WINDOW", 8*time.Second)
 	backendYAML := newBackendReceiver(backendGRPCPort, backendHTTPPort).GenConfigYAMLStr()
 	provider := sharedProvider(saturationBatch)
 	newLoad := func() countingLoad {
@@ -107,23 +120,22 @@ func rampUp(t *testing.T, c saturationCase) {
 	if c.pipeline.Store {
 		store = newStoreClient(storeQueryPort)
 	}
-	rates := c.rates()
-	var held *measure
-	var heldCPU, heldItems []float64 // per held step, for the CPU-s per million of the top three
 	var total signalCounts
-	var steps []rampStep
-	reason := "none: the top offered rate held"
-	for i, rate := range rates {
+	loads := 0
+	// runStep offers rate for one window and checks it exactly: every span
+	// sent so far at the backend (and in the store), none refused.
+	runStep := func(rate int, window time.Duration) stepResult {
 		load := first
-		if i > 0 {
+		if loads > 0 {
 			load = newLoad()
 		}
+		loads++
 		s.tc.LoadGenerator = load
 		base := s.backend.ReceivedBySignal()
 		load.Start(testbed.LoadOptions{DataItemsPerSecond: rate, ItemsPerBatch: saturationBatch, Parallel: saturationWorkers, MaxDelay: 2 * time.Second})
 		time.Sleep(time.Second)
 		a := s.snapshot(load)
-		time.Sleep(step)
+		time.Sleep(window)
 		b := s.snapshot(load)
 		load.Stop()
 		drained := waitUntil(stepDrainTimeout, func() bool {
@@ -148,62 +160,109 @@ func rampUp(t *testing.T, c saturationCase) {
 		m.window(a, b)
 		m.CPUBound = m.CPUPercent >= 75
 		m.LoadAverage = loadAverage()
-		progress("saturation: %s %s %s: offered %d spans/s, got %.0f/s, CPU %.0f%% (load generator and backend %.0f%%), %.2f CPU-s per million, errors %d, drained %v, machine load %.2f",
-			c.bin.Name, c.pipeline.Name, c.protocol, rate, m.ItemsPerSecond, m.CPUPercent, m.HarnessCPU, m.CPUPerMillion, m.Errors, drained, m.LoadAverage)
+		progress("saturation: %s %s %s: offered %d spans/s for %s, got %.0f/s, CPU %.0f%% (load generator and backend %.0f%%), %.2f CPU-s per million, errors %d, drained %v, machine load %.2f",
+			c.bin.Name, c.pipeline.Name, c.protocol, rate, window, m.ItemsPerSecond, m.CPUPercent, m.HarnessCPU, m.CPUPerMillion, m.Errors, drained, m.LoadAverage)
 		if store != nil {
 			progress("saturation: %s %s: the store holds %d spans of %d acknowledged (%v)", c.bin.Name, c.pipeline.Name, stored, wantStored, storeErr)
 		}
-
-		steps = append(steps, rampStep{Offered: float64(rate), ItemsPerSecond: m.ItemsPerSecond, CPUPercent: m.CPUPercent, CPUPerMillion: m.CPUPerMillion})
+		r := stepResult{m: m, stored: stored}
+		// Every span acknowledged counts towards what the backend and the
+		// store must hold later, whether or not this step held: the repeats
+		// follow a step that did not.
+		total.Traces += load.SentBySignal().Traces
 		switch {
 		case m.Errors > 0:
-			reason = fmt.Sprintf("errors at %d/s", rate)
+			r.reason = fmt.Sprintf("errors at %d/s", rate)
 		case !drained:
-			reason = fmt.Sprintf("drops at %d/s (sent %d, received %d)", rate, load.SentBySignal().total(), got.total())
+			r.reason = fmt.Sprintf("drops at %d/s (sent %d, received %d)", rate, load.SentBySignal().total(), got.total())
 		case store != nil && storeErr != nil:
-			reason = fmt.Sprintf("store query failed at %d/s: %v", rate, storeErr)
+			r.reason = fmt.Sprintf("store query failed at %d/s: %v", rate, storeErr)
 		case store != nil && stored > wantStored:
-			reason = fmt.Sprintf("store holds more than acknowledged at %d/s (acknowledged %d, stored %d)", rate, wantStored, stored)
+			r.reason = fmt.Sprintf("store holds more than acknowledged at %d/s (acknowledged %d, stored %d)", rate, wantStored, stored)
 		case store != nil && stored < wantStored:
-			reason = fmt.Sprintf("store behind at %d/s (acknowledged %d, stored %d within %s)", rate, wantStored, stored, stepDrainTimeout)
+			r.reason = fmt.Sprintf("store behind at %d/s (acknowledged %d, stored %d within %s)", rate, wantStored, stored, stepDrainTimeout)
 		case m.ItemsPerSecond < minAchievedShare*float64(rate):
-			reason = fmt.Sprintf("back-pressure at %d/s (got %.0f/s)", rate, m.ItemsPerSecond)
+			r.reason = fmt.Sprintf("back-pressure at %d/s (got %.0f/s)", rate, m.ItemsPerSecond)
 		default:
-			total.Traces += load.SentBySignal().Traces
-			m.Sent, m.Received, m.Exact = total.total(), s.backend.ReceivedBySignal().total(), true
-			if store != nil {
-				m.Stored, m.StoreExact = stored, true
-			}
-			held = &m
-			steps[len(steps)-1].Held = true
+			r.held = true
 			secs := b.at.Sub(a.at).Seconds()
-			heldCPU = append(heldCPU, m.CPUPercent/100*secs)
-			heldItems = append(heldItems, m.ItemsPerSecond*secs)
-			continue
+			r.cpuSecs = m.CPUPercent / 100 * secs
+			r.items = m.ItemsPerSecond * secs
 		}
-		break
+		return r
 	}
-	rc := s.stop()
+
+	rates := c.rates()
+	var held *measure
+	var heldCPU, heldItems []float64 // per held step, for the CPU-s per million of the top three
+	var heldRates []int
+	var steps []rampStep
+	reason := "none: the top offered rate held"
+	for _, rate := range rates {
+		r := runStep(rate, step)
+		steps = append(steps, rampStep{Offered: float64(rate), ItemsPerSecond: r.m.ItemsPerSecond, CPUPercent: r.m.CPUPercent, CPUPerMillion: r.m.CPUPerMillion, Held: r.held})
+		if !r.held {
+			reason = r.reason
+			break
+		}
+		m := r.m
+		m.Sent, m.Received, m.Exact = total.total(), s.backend.ReceivedBySignal().total(), true
+		if store != nil {
+			m.Stored, m.StoreExact = r.stored, true
+		}
+		held = &m
+		heldCPU = append(heldCPU, r.cpuSecs)
+		heldItems = append(heldItems, r.items)
+		heldRates = append(heldRates, rate)
+	}
 	if held == nil {
+		s.stop()
 		t.Errorf("%s %s: not even %d spans/s held: %s", c.bin.Name, c.pipeline.Name, rates[0], reason)
 		return
 	}
 	// CPU per item over the top three held steps: less noise than one
-	// four-second window, still at the top of the ramp.
+	// short window, still at the top of the ramp.
 	var cpu, items float64
 	for i := max(0, len(heldCPU)-3); i < len(heldCPU); i++ {
 		cpu += heldCPU[i]
 		items += heldItems[i]
 	}
 	held.CPUPerMillion = cpu / items * 1e6
+	// Then the step below the highest held one again (the highest is at the
+	// edge of back-pressure, where a repeat often does not hold), repeats
+	// times for a longer window: the row's CPU per item is the median of the
+	// windows that held, and their spread says how far one window can be off.
+	repeatRate := heldRates[max(0, len(heldRates)-2)]
+	var perMillion []float64
+	for range repeats {
+		r := runStep(repeatRate, repeatWindow)
+		held.Repeats = append(held.Repeats, rampStep{Offered: float64(repeatRate), ItemsPerSecond: r.m.ItemsPerSecond, CPUPercent: r.m.CPUPercent, CPUPerMillion: r.m.CPUPerMillion, Held: r.held})
+		if !r.held {
+			// What was sent from here on is not counted exactly: stop.
+			held.FailureNote = fmt.Sprintf("repeat %d of %d did not hold: %s", len(held.Repeats), repeats, r.reason)
+			progress("saturation: %s %s %s: %s", c.bin.Name, c.pipeline.Name, c.protocol, held.FailureNote)
+			break
+		}
+		perMillion = append(perMillion, r.m.CPUPerMillion)
+		held.Sent, held.Received = total.total(), s.backend.ReceivedBySignal().total()
+		if store != nil {
+			held.Stored = r.stored
+		}
+	}
+	if len(perMillion) > 0 {
+		held.CPUPerMillion = median(perMillion)
+		held.CPUPerMillionMin, held.CPUPerMillionMax = slices.Min(perMillion), slices.Max(perMillion)
+	}
+	rc := s.stop()
 	held.Saturated = reason != "none: the top offered rate held"
 	held.StopReason = reason
 	held.Steps = steps
 	held.RAMMiBAvg, held.RAMMiBMax = float64(rc.RAMMiBAvg), float64(rc.RAMMiBMax)
 	held.CPUPercentMax = rc.CPUPercentMax
 	held.DerivedPoints = s.backend.DerivedPoints()
-	progress("saturation: %s %s %s holds %.0f spans/s at %.0f%% CPU (%.2f CPU-s per million); stopped by %s",
-		c.bin.Name, c.pipeline.Name, c.protocol, held.ItemsPerSecond, held.CPUPercent, held.CPUPerMillion, reason)
+	progress("saturation: %s %s %s holds %.0f spans/s at %.0f%% CPU (%.2f CPU-s per million, %d of %d repeats at %d/s held, spread %.2f-%.2f); stopped by %s",
+		c.bin.Name, c.pipeline.Name, c.protocol, held.ItemsPerSecond, held.CPUPercent, held.CPUPerMillion,
+		len(perMillion), repeats, repeatRate, held.CPUPerMillionMin, held.CPUPerMillionMax, reason)
 	record(*held)
 }
 
