@@ -100,9 +100,10 @@ testbed-fleet-kafka: build
 e2e-kafka:
 	$(GO) test -race -count=1 -timeout 10m -v -run TestKafkaExactlyOnce ./e2e/
 
-## e2e-isolation: only the tenant quota isolation test (A floods at 10x its quota; B loses nothing, B's p99 within 20% of B alone)
+## e2e-isolation: only the tenant quota isolation test (A floods at 10x its quota; B loses nothing, B's p99 within 20% of B alone);
+## the p99 bound is asserted only here (make test runs the test for its exact counts and logs the ratio); wants a quiet machine
 e2e-isolation:
-	$(GO) test -race -count=1 -timeout 10m -v -run TestTenantQuotaIsolation ./e2e/
+	OTELFUSION_E2E_ISOLATION=1 $(GO) test -race -count=1 -timeout 10m -v -run TestTenantQuotaIsolation ./e2e/
 
 ## e2e-durability: only the kill -9 tests (default config, 3 rounds; the same with dedup_spans, 2 rounds; agent -> gateway with the gateway killed, 3 rounds): acknowledged spans lost and duplicated
 e2e-durability:

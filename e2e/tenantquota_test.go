@@ -260,7 +260,14 @@ service:
 	pAlone, pMixed := baseline.p99(), mixed.p99()
 	t.Logf("B: p99 alone %v before and %v after the flood, pooled %v over %d requests; with A flooding %v over %d requests (%.2f×)",
 		alone.p99(), after.p99(), pAlone, len(baseline.latencies), pMixed, len(mixed.latencies), float64(pMixed)/float64(pAlone))
-	assert.LessOrEqual(t, float64(pMixed), latencyTolerance*float64(pAlone), "B's p99 with A flooding vs alone")
+	// A p99 of a few milliseconds moves by more than the tolerance between
+	// runs on a shared machine, so inside `make test` the ratio is logged
+	// and only `make e2e-isolation` (OTELFUSION_E2E_ISOLATION=1), run on a
+	// machine to itself, holds it to the tolerance: make test asserts exact
+	// counts, not timings.
+	if os.Getenv("OTELFUSION_E2E_ISOLATION") != "" {
+		assert.LessOrEqual(t, float64(pMixed), latencyTolerance*float64(pAlone), "B's p99 with A flooding vs alone")
+	}
 
 	// The admin API reports the same story, and wants its token.
 	resp, err := http.Get(adminURL + "/tenants/A")
