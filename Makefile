@@ -55,10 +55,12 @@ e2e:
 	$(GO) test -race -count=1 -timeout 30m -v ./e2e/...
 
 ## testbed: build otelcol-fusion and the stock collector, run the load scenarios (standard, fused,
-## saturation, with the store rows) against both, write testbed/results/results.md, chart.png and results.json (~11 min on 2 cores)
+## saturation with the store rows, every pipeline at one load in alternated rounds) against both, write
+## results.md, chart.png and results.json into testbed/$(TESTBED_OUT) (results; results/run-2 for a second run) (~22 min on 2 cores)
+TESTBED_OUT ?= results
 testbed: build testbed-stock
-	cd testbed && TESTBED=1 TESTBED_RESULTS=../results TESTBED_WORKDIR=../results/tmp \
-	  $(GO) test -count=1 -v -timeout 30m -run '^(TestCollectorConfigs|TestStandard|TestFused|TestSaturation)$$' ./scenarios
+	cd testbed && TESTBED=1 TESTBED_RESULTS=../$(TESTBED_OUT) TESTBED_WORKDIR=../results/tmp \
+	  $(GO) test -count=1 -v -timeout 60m -run '^(TestCollectorConfigs|TestStandard|TestFused|TestSaturation|TestPairedLoad)$$' ./scenarios
 
 ## testbed-fused: only the fused scenario (stateless and stream-mode rows, fusion processor with each) against both binaries; writes testbed/results/stream/ (~2 min)
 testbed-fused: build testbed-stock

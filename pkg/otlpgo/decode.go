@@ -7,6 +7,8 @@ import (
 	"sync"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/xpdata"
 )
 
 // Decoder reads frames within its Limits, reusing a decompression buffer
@@ -16,6 +18,50 @@ type Decoder struct {
 	limits  Limits
 	scratch []byte      // decompressed body; nothing decoded points into it
 	zstd    *zstdStream // made on the first compressed frame
+	lists   readerLists // the readers' own lists, kept for the next frame
+}
+
+// readerLists are the lists a frame's readers build for themselves: spans
+// by index, parent links, the frame's trace and span ids, map builders.
+// Nothing decoded points into them, so a Decoder hands them from one frame
+// to the next instead of allocating them per frame. A list grows through
+// reserve, which spends the frame's budget on the growth: a frame still
+// pays for every list longer than an earlier frame's.
+type readerLists struct {
+	spans    []ptrace.Span
+	parents  []parentRef
+	traceIDs []pcommon.TraceID
+	spanIDs  []pcommon.SpanID
+	builders []*xpdata.MapBuilder
+}
+
+// maxKeptListLen keeps one huge frame from pinning its lists in a pooled
+// Decoder.
+const maxKeptListLen = 1 << 16
+
+// take gives the lists to a frame's decode state.
+func (l *readerLists) take(st *decodeState) {
+	st.traceIDs, st.spanIDs = l.traceIDs[:0], l.spanIDs[:0]
+}
+
+// keep takes the lists back after a frame: emptied, the span handles
+// cleared so the lists pin no request, dropped when one frame made them
+// huge.
+func (l *readerLists) keep(st *decodeState) {
+	l.traceIDs, l.spanIDs = keepList(st.traceIDs), keepList(st.spanIDs)
+}
+
+// keepReader takes a section reader's lists back.
+func (l *readerLists) keepReader(r *sectionReader) {
+	clear(r.spans)
+	l.spans, l.parents, l.builders = keepList(r.spans), keepList(r.parents), r.builders
+}
+
+func keepList[T any](s []T) []T {
+	if cap(s) > maxKeptListLen {
+		return nil
+	}
+	return s[:0]
 }
 
 // NewDecoder returns a Decoder bounded by limits; zero limits take their
@@ -63,6 +109,8 @@ func (d *Decoder) decode(frame []byte) (Request, int64, error) {
 }
 
 func (d *Decoder) decodeFrame(frame []byte, st *decodeState) (Request, error) {
+	d.lists.take(st)
+	defer d.lists.keep(st)
 	req := NewRequest()
 	h, err := readHeader(frame, d.limits)
 	if err != nil {
@@ -128,6 +176,7 @@ func (d *Decoder) decodeFrame(frame []byte, st *decodeState) (Request, error) {
 		if err != nil {
 			return req, err
 		}
+		r.spans, r.parents, r.builders = d.lists.spans[:0], d.lists.parents[:0], d.lists.builders
 		if st.streamFrame {
 			r.shapes = st.stream.shapes[t-sectionTraces]
 		}
@@ -139,6 +188,7 @@ func (d *Decoder) decodeFrame(frame []byte, st *decodeState) (Request, error) {
 		case sectionMetrics:
 			r.metrics(req.Metrics)
 		}
+		d.lists.keepReader(r)
 		if err := r.finish(); err != nil {
 			return req, err
 		}

@@ -62,6 +62,7 @@ type fusionProcessor struct {
 
 	hints tracehint.Reader
 	index *spanIndex
+	names *interner
 
 	readyMu sync.Mutex
 	ready   []*pendingLog // found their span, not yet forwarded
@@ -94,6 +95,7 @@ func newFusionProcessor(cfg *Config, set processor.Settings) (*fusionProcessor, 
 			DatadogSpanID:  cfg.Attributes.DatadogSpanID,
 		},
 		index: newSpanIndex(cfg.Index.MaxEntries, int64(cfg.Index.TTL), cfg.LateLogs.MaxBuffered),
+		names: newInterner(),
 		wake:  make(chan struct{}, 1),
 		stop:  make(chan struct{}),
 	}
@@ -173,6 +175,10 @@ func (p *fusionProcessor) processTraces(_ context.Context, td ptrace.Traces) (pt
 	for i := range td.ResourceSpans().Len() {
 		rs := td.ResourceSpans().At(i)
 		service, _ := p.serviceOf(rs.Resource())
+		service = p.names.intern(service)
+		// Spans of one resource often repeat a name: the last one is kept
+		// at hand.
+		var lastName, lastInterned string
 		for j := range rs.ScopeSpans().Len() {
 			spans := rs.ScopeSpans().At(j).Spans()
 			for k := range spans.Len() {
@@ -182,7 +188,10 @@ func (p *fusionProcessor) processTraces(_ context.Context, td ptrace.Traces) (pt
 					span.Attributes().PutInt(p.cfg.Model.Duration, int64(span.EndTimestamp()-span.StartTimestamp()))
 				}
 				if !tid.IsEmpty() && !sid.IsEmpty() {
-					info := spanInfo{service: service, operation: span.Name(), status: span.Status().Code(), traceHigh: [8]byte(tid[:8])}
+					if name := span.Name(); name != lastName || lastInterned == "" {
+						lastName, lastInterned = name, p.names.intern(name)
+					}
+					info := spanInfo{service: service, operation: lastInterned, status: span.Status().Code(), traceHigh: [8]byte(tid[:8])}
 					for w := p.index.put(newSpanKey(tid, sid), info, now); w != nil; w = w.sameSpan {
 						released = append(released, w)
 					}

@@ -2,6 +2,7 @@ package fusionprocessor
 
 import (
 	"encoding/binary"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -16,9 +17,9 @@ const (
 	// maxIndexShards bounds the shards of the span index; each shard has its
 	// own lock so concurrent batches rarely meet.
 	maxIndexShards = 64
-	// maxInterned bounds each shard's table of shared service and operation
-	// strings; the table is cleared when it fills.
-	maxInterned = 1024
+	// maxInterned bounds the table of shared service and operation strings;
+	// the table is cleared when it fills.
+	maxInterned = 8192
 )
 
 // spanKey identifies a span by the lower 64 bits of its trace id and its span
@@ -91,7 +92,6 @@ type indexShard struct {
 	// span keeps its first slot).
 	ring       []ringSlot
 	head, size int
-	intern     map[string]string
 
 	pending        map[spanKey]*pendingLog
 	oldest, newest *pendingLog
@@ -117,7 +117,6 @@ func newSpanIndex(maxEntries int, ttl int64, maxBuffered int) *spanIndex {
 		s := &idx.shards[i]
 		s.entries = make(map[spanKey]indexEntry)
 		s.ring = make([]ringSlot, perShard)
-		s.intern = make(map[string]string)
 		s.pending = make(map[spanKey]*pendingLog)
 	}
 	return idx
@@ -135,32 +134,52 @@ func (idx *spanIndex) len() int {
 	return n
 }
 
-// internString returns a copy of v that is shared by equal strings, so the
-// index does not pin the request buffers its strings came from.
-func (s *indexShard) internString(v string) string {
-	if c, ok := s.intern[v]; ok {
+// interner shares equal service and operation names among the index's
+// entries: the index holds one copy of each name instead of pinning the
+// strings of every request it saw. One table for the whole index stays in
+// cache; lookups take the read lock only.
+type interner struct {
+	mu    sync.RWMutex
+	table map[string]string
+}
+
+func newInterner() *interner { return &interner{table: make(map[string]string)} }
+
+// intern returns the shared copy of v, adding one when v is new.
+func (n *interner) intern(v string) string {
+	n.mu.RLock()
+	c, ok := n.table[v]
+	n.mu.RUnlock()
+	if ok {
 		return c
 	}
-	if len(s.intern) >= maxInterned {
-		clear(s.intern)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if c, ok := n.table[v]; ok {
+		return c
 	}
-	c := string([]byte(v))
-	s.intern[c] = c
+	if len(n.table) >= maxInterned {
+		clear(n.table)
+	}
+	c = strings.Clone(v)
+	n.table[c] = c
 	return c
 }
 
-// put indexes a span and returns the chain of logs that were waiting for it,
-// now marked found; the caller forwards them.
+// put indexes a span, whose info's strings the caller interned, and returns
+// the chain of logs that were waiting for it, now marked found; the caller
+// forwards them.
 func (idx *spanIndex) put(key spanKey, info spanInfo, now int64) *pendingLog {
 	s := &idx.shards[key.shard(len(idx.shards))]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	info.service = s.internString(info.service)
-	info.operation = s.internString(info.operation)
 	entry := indexEntry{info: info, expires: now + idx.ttl}
-	if _, ok := s.entries[key]; ok {
-		s.entries[key] = entry
-	} else {
+	// One map operation tells a new key from a re-sent one: the map grows
+	// only for a new key. A key is in the ring exactly while it is in the
+	// map, so evicting from the head below never removes the key just put.
+	held := len(s.entries)
+	s.entries[key] = entry
+	if len(s.entries) > held {
 		// Expired entries at the head go first, then the oldest if full.
 		for s.size > 0 {
 			oldest := &s.ring[s.head]
@@ -176,7 +195,6 @@ func (idx *spanIndex) put(key spanKey, info spanInfo, now int64) *pendingLog {
 		}
 		s.ring[(s.head+s.size)%len(s.ring)] = ringSlot{key: key, expires: entry.expires}
 		s.size++
-		s.entries[key] = entry
 	}
 
 	waiting := s.pending[key]

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // Ports of the collector under test and of the mock backend, away from the
@@ -64,11 +66,16 @@ func envOr(key, fallback string) string {
 
 // pipeline is what runs between the receiver and the exporter.
 type pipeline struct {
-	// Name is the row label: "pass-through", "fusion", "fusion+quota", "raftwal queue",
-	// "store, memory queue", "store, raftwal queue".
+	// Name is the row label: "pass-through", "correlation", "correlation+quota",
+	// "raftwal queue", "store, memory queue", "store, raftwal queue".
 	Name string
 	// Processors, in order; batch, where there is one, is last.
 	Processors []string
+	// RED adds the fusionmetrics connector: the traces and logs pipelines
+	// export to it beside otlp_grpc, and the metrics pipeline takes its RED
+	// and log-count metrics (after the metrics pipeline's processors) to
+	// the backend, which counts them apart from the load.
+	RED bool
 	// RaftWAL puts the exporter's sending queue on the raftwal storage
 	// extension.
 	RaftWAL bool
@@ -86,8 +93,10 @@ type pipeline struct {
 
 var (
 	passThrough = pipeline{Name: "pass-through", Processors: []string{"batch"}}
-	withFusion  = pipeline{Name: "fusion", Processors: []string{"fusion", "batch"}}
-	withQuota   = pipeline{Name: "fusion+quota", Processors: []string{"tenant_quota", "fusion", "batch"}}
+	// Correlation is the fusion processor's log↔span linking and the
+	// fusionmetrics connector's RED metrics: what otelcol-fusion adds.
+	withFusion  = pipeline{Name: "correlation", Processors: []string{"fusion", "batch"}, RED: true}
+	withQuota   = pipeline{Name: "correlation+quota", Processors: []string{"tenant_quota", "fusion", "batch"}, RED: true}
 	withRaftWAL = pipeline{Name: "raftwal queue", Processors: []string{"batch"}, RaftWAL: true}
 	// The cost of durability is the difference between these two rows.
 	withStoreMemory  = pipeline{Name: "store, memory queue", Store: true}
@@ -138,6 +147,13 @@ func collectorConfig(bin collectorBinary, p pipeline, exporterYAML, dataDir stri
 `, quotaAdminPort)
 		}
 	}
+	// A binary from before the connector (its fusion processor derived the
+	// RED metrics itself) runs the same rows without it: `make testbed` with
+	// FUSION_BIN set to an older build gives the before figures.
+	red := p.RED && hasComponents(bin, "fusionmetrics")
+	if red {
+		b.WriteString("connectors:\n  fusionmetrics: {}\n")
+	}
 	b.WriteString("exporters:")
 	b.WriteString(exporterYAML)
 	b.WriteString("\n")
@@ -162,6 +178,10 @@ func collectorConfig(bin collectorBinary, p pipeline, exporterYAML, dataDir stri
 	if p.Store {
 		extensions = append(extensions, "fusionstore")
 	}
+	profile := pprofFile(bin, p)
+	if profile != "" {
+		extensions = append(extensions, "pprof")
+	}
 	if len(extensions) > 0 {
 		b.WriteString("extensions:\n")
 	}
@@ -172,6 +192,10 @@ func collectorConfig(bin collectorBinary, p pipeline, exporterYAML, dataDir stri
 		case "fusionstore":
 			fmt.Fprintf(&b, "  fusionstore:\n    path: %s\n    query:\n      endpoint: 127.0.0.1:%d\n",
 				filepath.Join(dataDir, "fusion.duckdb"), storeQueryPort)
+		case "pprof":
+			// The CPU profile of the collector's whole run, written at
+			// shutdown: at saturation the top steps dominate it.
+			fmt.Fprintf(&b, "  pprof:\n    endpoint: 127.0.0.1:0\n    save_to_file: %s\n", profile)
 		}
 	}
 	b.WriteString("service:\n")
@@ -180,8 +204,21 @@ func collectorConfig(bin collectorBinary, p pipeline, exporterYAML, dataDir stri
 	}
 	b.WriteString("  telemetry:\n    metrics:\n      level: none\n    logs:\n      level: warn\n  pipelines:\n")
 	for _, signal := range []string{"traces", "logs", "metrics"} {
+		receivers, processors, out := bin.Receiver, p.Processors, exporters
+		if red {
+			switch signal {
+			case "traces", "logs":
+				out += ", fusionmetrics"
+			case "metrics":
+				// The derived metrics pass the metrics pipeline's
+				// processors; the fusion processor links logs to spans
+				// and has nothing to do on metrics.
+				receivers += ", fusionmetrics"
+				processors = slices.DeleteFunc(slices.Clone(processors), func(name string) bool { return name == "fusion" })
+			}
+		}
 		fmt.Fprintf(&b, "    %s:\n      receivers: [%s]\n      processors: [%s]\n      exporters: [%s]\n",
-			signal, bin.Receiver, strings.Join(p.Processors, ", "), exporters)
+			signal, receivers, strings.Join(processors, ", "), out)
 	}
 	return b.String()
 }
@@ -190,7 +227,7 @@ func collectorConfig(bin collectorBinary, p pipeline, exporterYAML, dataDir stri
 // component: the raftwal extension and the store were written after the
 // testbed, so their scenarios run only when the binary has them.
 func hasComponents(bin collectorBinary, names ...string) bool {
-	out, err := runOutput(bin.Path, "components")
+	out, err := components(bin.Path)
 	if err != nil {
 		return false
 	}
@@ -208,3 +245,38 @@ func raftWALAvailable(bin collectorBinary) bool { return hasComponents(bin, "raf
 // storeAvailable tells whether the binary has the fusionstore extension and
 // exporter (one type name for both) and the raftwal extension.
 func storeAvailable(bin collectorBinary) bool { return hasComponents(bin, "fusionstore", "raftwal") }
+
+// pprofFile is where otelcol-fusion saves the CPU profile of a run when
+// TESTBED_PPROF names a directory: <dir>/<pipeline>.pprof. The stock
+// collector has no pprof extension; it is never profiled.
+func pprofFile(bin collectorBinary, p pipeline) string {
+	dir := os.Getenv("TESTBED_PPROF")
+	if dir == "" || bin.Name != "fusion" {
+		return ""
+	}
+	name := strings.NewReplacer(" ", "-", ",", "", "+", "-").Replace(p.Name)
+	if dir = fromStartDir(dir); os.MkdirAll(dir, 0o755) != nil {
+		return ""
+	}
+	for i := 1; ; i++ {
+		path := filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", name, i))
+		if _, err := os.Stat(path); os.IsNotExist(err) {
+			return path
+		}
+	}
+}
+
+var componentLists sync.Map // binary path -> its `components` output
+
+// components is the binary's `components` output, asked once per binary.
+func components(path string) (string, error) {
+	if out, ok := componentLists.Load(path); ok {
+		return out.(string), nil
+	}
+	out, err := runOutput(path, "components")
+	if err != nil {
+		return "", err
+	}
+	componentLists.Store(path, out)
+	return out, nil
+}

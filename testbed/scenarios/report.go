@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -154,18 +155,25 @@ func markdown(ms []measure) string {
 			"their range, as ± half of it over the median (without repeats: the top three held steps, no spread); " +
 			"spans/s per core = 10⁶ / that (what one fully busy core takes). \"CPU-bound\" means the collector used ≥ 75% of its one core at the held rate; otherwise the " +
 			"shared two-core machine (load generator, backend) stopped the ramp first and spans/s per core is the better figure.\n\n")
-		b.WriteString("| binary | pipeline | ingest | highest held spans/s | stopped by | collector CPU % | CPU-bound | CPU-s per M spans | spread | vs stock | spans/s per core | RAM MiB avg/max | exact |\n")
-		b.WriteString("|---|---|---|---:|---|---:|---|---:|---:|---:|---:|---:|---|\n")
+		b.WriteString("| binary | pipeline | ingest | highest held spans/s | stopped by | collector CPU % | CPU-bound | CPU-s per M spans | spread | vs stock | target | spans/s per core | RAM MiB avg/max | exact |\n")
+		b.WriteString("|---|---|---|---:|---|---:|---|---:|---:|---:|---|---:|---:|---|\n")
 		for _, m := range sat {
-			vs := "–"
+			vs, goal := "–", "–"
 			if stockSat != nil {
 				vs = ratio(m.CPUPerMillion, stockSat.CPUPerMillion)
+				goal = targetMark(m, m.CPUPerMillion/stockSat.CPUPerMillion)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %.0f | %s | %.0f | %s | %.2f | %s | %s | %.0f | %.0f/%.0f | %s |\n",
+			fmt.Fprintf(&b, "| %s | %s | %s | %.0f | %s | %.0f | %s | %.2f | %s | %s | %s | %.0f | %.0f/%.0f | %s |\n",
 				m.Binary, m.Pipeline, m.Protocol, m.ItemsPerSecond, stopNote(m), m.CPUPercent, yesNo(m.CPUBound),
-				m.CPUPerMillion, spread(m), vs, perCore(m), m.RAMMiBAvg, m.RAMMiBMax, exactMark(m))
+				m.CPUPerMillion, spread(m), vs, goal, perCore(m), m.RAMMiBAvg, m.RAMMiBMax, exactMark(m))
+		}
+		if q, c := findMeasure(sat, withQuota.Name, "otlp-grpc"), findMeasure(sat, withFusion.Name, "otlp-grpc"); q != nil && c != nil && c.CPUPerMillion > 0 {
+			fmt.Fprintf(&b, "\ntenant_quota adds %+.1f%% CPU per span to the correlation pipeline (target ≤ +5%%).\n", (q.CPUPerMillion/c.CPUPerMillion-1)*100)
 		}
 		b.WriteString("\n")
+	}
+	pairedTable(&b, ms)
+	if len(sat) > 0 {
 
 		fmt.Fprintf(&b, "## 4. 400B spans/day\n\n400 × 10⁹ spans a day is %.2fM spans/s. Cores = that rate / spans/s per core (from the saturation table); "+
 			"the planning column runs every core at %.0f%%.\n\n", spansPerDay400B/1e6, targetUtilisation*100)
@@ -374,7 +382,7 @@ func chartLabel(m measure) string {
 			stream = "\nstream mode"
 		}
 		if m.Pipeline == withFusion.Name {
-			return "30k mixed/s\nfusion processor" + stream
+			return "30k mixed/s\ncorrelation" + stream
 		}
 		return "30k mixed/s\nfused vs 3×OTLP" + stream
 	default:
@@ -428,4 +436,124 @@ func stopNote(m measure) string {
 		return m.StopReason + m.FailureNote
 	}
 	return m.StopReason + "; " + m.FailureNote
+}
+
+// targets are issue 15's bounds on CPU per span against the stock
+// collector's pass-through, by pipeline and ingest.
+var targets = map[[2]string]float64{
+	{passThrough.Name, "fused"}:     0.5,
+	{withFusion.Name, "otlp-grpc"}:  1.0,
+	{withFusion.Name, "fused"}:      1.0,
+	{withRaftWAL.Name, "otlp-grpc"}: 1.5,
+}
+
+// targetMark is "≤ 0.5 ✔" (or ✘) for a row with a target, "–" otherwise.
+func targetMark(m measure, vsStock float64) string {
+	if m.Binary != "fusion" {
+		return "–"
+	}
+	goal, ok := targets[[2]string{m.Pipeline, m.Protocol}]
+	if !ok {
+		return "–"
+	}
+	mark := "✘"
+	if vsStock <= goal {
+		mark = "✔"
+	}
+	return fmt.Sprintf("≤ %.1f %s", goal, mark)
+}
+
+func findMeasure(ms []measure, pipeline, protocol string) *measure {
+	for i := range ms {
+		if ms[i].Binary == "fusion" && ms[i].Pipeline == pipeline && ms[i].Protocol == protocol {
+			return &ms[i]
+		}
+	}
+	return nil
+}
+
+// pairedCase is one row of the paired table: a case's rounds, in order.
+type pairedCase struct {
+	binary, pipeline, protocol string
+	rounds                     []measure
+}
+
+func (c pairedCase) perMillion() []float64 {
+	var v []float64
+	for _, m := range c.rounds {
+		v = append(v, m.CPUPerMillion)
+	}
+	return v
+}
+
+// exact is "✔ received/sent" over the case's rounds, ✘ when one round was
+// not exact.
+func (c pairedCase) exact() string {
+	total := measure{Binary: c.binary, Exact: true}
+	for _, m := range c.rounds {
+		total.Sent += m.Sent
+		total.Received += m.Received
+		total.Exact = total.Exact && m.Exact
+	}
+	return exactMark(total)
+}
+
+// pairedTable writes TestPairedLoad: every case's rounds at one load, the
+// median, its spread, the ratio to the stock collector's median and the
+// target.
+func pairedTable(b *strings.Builder, ms []measure) {
+	var cases []*pairedCase
+	index := map[string]*pairedCase{}
+	for _, m := range ms {
+		if m.Scenario != "paired" {
+			continue
+		}
+		key := m.Binary + "/" + m.Pipeline + "/" + m.Protocol
+		c := index[key]
+		if c == nil {
+			c = &pairedCase{binary: m.Binary, pipeline: m.Pipeline, protocol: m.Protocol}
+			index[key] = c
+			cases = append(cases, c)
+		}
+		c.rounds = append(c.rounds, m)
+	}
+	if len(cases) == 0 {
+		return
+	}
+	first := cases[0].rounds[0]
+	fmt.Fprintf(b, "## 3b. CPU per span at one load, cases alternated\n\n"+
+		"Every pipeline at %.0f spans/s (a load all of them hold; `TESTBED_PAIRED_RATE`), traces in batches of 500, %.0f s measured after warm-up, "+
+		"the cases run one after the other and then again, %d rounds (`TestPairedLoad`): drift on the shared machine weighs on every case alike. "+
+		"CPU-s per M spans is the median of the rounds, spread their range as ± half of it over the median; vs stock is the ratio of medians. "+
+		"Every round checked exactly (sent = received).\n\n", first.Offered, first.WindowSeconds, len(cases[0].rounds))
+	b.WriteString("| binary | pipeline | ingest | rounds: CPU-s per M spans | median | spread | vs stock | target | exact |\n|---|---|---|---|---:|---:|---:|---|---|\n")
+	var stockMedian float64
+	if cases[0].binary == "stock" {
+		stockMedian = median(cases[0].perMillion())
+	}
+	medians := map[string]float64{}
+	for _, c := range cases {
+		values := c.perMillion()
+		med := median(values)
+		medians[c.pipeline+"/"+c.protocol] = med
+		var rounds []string
+		for _, v := range values {
+			rounds = append(rounds, fmt.Sprintf("%.2f", v))
+		}
+		vs, goal := "–", "–"
+		if stockMedian > 0 {
+			vs = ratio(med, stockMedian)
+			goal = targetMark(c.rounds[0], med/stockMedian)
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %.2f | %s | %s | %s | %s |\n", c.binary, c.pipeline, c.protocol, strings.Join(rounds, ", "),
+			med, spread(measure{CPUPerMillion: med, CPUPerMillionMin: slices.Min(values), CPUPerMillionMax: slices.Max(values)}), vs, goal, c.exact())
+	}
+	if q, c := medians[withQuota.Name+"/otlp-grpc"], medians[withFusion.Name+"/otlp-grpc"]; q > 0 && c > 0 {
+		mark := "✘"
+		if q/c <= 1.05 {
+			mark = "✔"
+		}
+		fmt.Fprintf(b, "\ntenant_quota adds **%+.1f%%** CPU per span to the correlation pipeline (medians; target ≤ +5%% %s).\n", (q/c-1)*100, mark)
+	}
+	b.WriteString("\n")
 }

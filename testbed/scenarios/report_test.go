@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,5 +91,41 @@ func TestRenderResults(t *testing.T) {
 	dir := envOr("TESTBED_RESULTS", filepath.Dir(fromStartDir(path)))
 	if err := reportWriter()(fromStartDir(dir), ms); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPairedTable(t *testing.T) {
+	rounds := map[[3]string][]float64{
+		{"stock", passThrough.Name, "otlp-grpc"}:  {4.0, 4.4, 4.2},
+		{"fusion", passThrough.Name, "fused"}:     {2.2, 2.0, 2.1},
+		{"fusion", withFusion.Name, "otlp-grpc"}:  {5.0, 4.6, 4.8},
+		{"fusion", withQuota.Name, "otlp-grpc"}:   {5.2, 5.0, 4.9},
+		{"fusion", withRaftWAL.Name, "otlp-grpc"}: {6.0, 6.5, 6.4},
+	}
+	order := [][3]string{
+		{"stock", passThrough.Name, "otlp-grpc"}, {"fusion", passThrough.Name, "fused"},
+		{"fusion", withFusion.Name, "otlp-grpc"}, {"fusion", withQuota.Name, "otlp-grpc"}, {"fusion", withRaftWAL.Name, "otlp-grpc"},
+	}
+	var ms []measure
+	for round := range 3 {
+		for _, c := range order {
+			ms = append(ms, measure{Scenario: "paired", Case: fmt.Sprintf("round %d", round+1), Binary: c[0], Pipeline: c[1], Protocol: c[2],
+				Offered: 100000, WindowSeconds: 10, CPUPerMillion: rounds[c][round], Sent: 1000, Received: 1000, Exact: true})
+		}
+	}
+	var b strings.Builder
+	pairedTable(&b, ms)
+	for _, want := range []string{
+		"Every pipeline at 100000 spans/s",
+		"| stock | pass-through | otlp-grpc | 4.00, 4.40, 4.20 | 4.20 | ±5% | 1.00 | – | ✔ 3000/3000 |",
+		"| fusion | pass-through | fused | 2.20, 2.00, 2.10 | 2.10 | ±5% | 0.50 | ≤ 0.5 ✔ | ✔ 3000/3000 |",
+		"| fusion | correlation | otlp-grpc | 5.00, 4.60, 4.80 | 4.80 | ±4% | 1.14 | ≤ 1.0 ✘ | ✔ 3000/3000 |",
+		"| fusion | correlation+quota | otlp-grpc | 5.20, 5.00, 4.90 | 5.00 | ±3% | 1.19 | – | ✔ 3000/3000 |",
+		"| fusion | raftwal queue | otlp-grpc | 6.00, 6.50, 6.40 | 6.40 | ±4% | 1.52 | ≤ 1.5 ✘ | ✔ 3000/3000 |",
+		"tenant_quota adds **+4.2%** CPU per span to the correlation pipeline (medians; target ≤ +5% ✔).",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("paired table lacks %q:\n%s", want, b.String())
+		}
 	}
 }

@@ -69,6 +69,7 @@ func TestSaturation(t *testing.T) {
 		{fusion, passThrough, "otlp-grpc"},
 		{fusion, passThrough, "fused"},
 		{fusion, withFusion, "otlp-grpc"},
+		{fusion, withFusion, "fused"},
 		{fusion, withQuota, "otlp-grpc"},
 	}
 	if raftWALAvailable(fusion) {
@@ -228,11 +229,12 @@ func rampUp(t *testing.T, c saturationCase) {
 		items += heldItems[i]
 	}
 	held.CPUPerMillion = cpu / items * 1e6
-	// Then the step below the highest held one again (the highest is at the
-	// edge of back-pressure, where a repeat often does not hold), repeats
-	// times for a longer window: the row's CPU per item is the median of the
-	// windows that held, and their spread says how far one window can be off.
-	repeatRate := heldRates[max(0, len(heldRates)-2)]
+	// Then 80% of the highest held rate again (the highest is at the edge of
+	// back-pressure, where a repeat often does not hold, and so may the
+	// step below it), repeats times for a longer window: the row's CPU per
+	// item is the median of the windows that held, and their spread says how
+	// far one window can be off.
+	repeatRate := max(rates[0], heldRates[len(heldRates)-1]*4/5/5_000*5_000)
 	var perMillion []float64
 	for range repeats {
 		r := runStep(repeatRate, repeatWindow)
