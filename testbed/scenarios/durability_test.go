@@ -114,14 +114,14 @@ func pairedCases(fusion, stock collectorBinary) []fusionCase {
 }
 
 // TestPairedLoad measures CPU per span of every pipeline at one load all of
-// them hold (TESTBED_PAIRED_RATE, 100k spans/s), the cases alternated round
+// them hold (TESTBED_PAIRED_RATE, 70k spans/s), the cases alternated round
 // by round (TESTBED_PAIRED_ROUNDS, 3): one case after the other, then again,
 // so that drift on the shared machine weighs on every case alike. The report
 // takes each case's median and its spread over the rounds; the ratios to the
 // stock collector's median are the steadiest figures of the run.
 func TestPairedLoad(t *testing.T) {
 	fusion, stock := requireTestbed(t)
-	rate := envInt("TESTBED_PAIRED_RATE", 100_000)
+	rate := envInt("TESTBED_PAIRED_RATE", 70_000)
 	rounds := envInt("TESTBED_PAIRED_ROUNDS", 3)
 	for i := 1; i <= rounds; i++ {
 		for _, c := range pairedCases(fusion, stock) {
