@@ -134,7 +134,7 @@ func markdown(ms []measure) string {
 			"Ratio = fusion / stock CPU-seconds per million items (below 1: otelcol-fusion spends less).", float64(steadyLimits.ExpectedMaxCPU), float64(steadyLimits.ExpectedMaxRAM)))
 	steadyTable("2. Fused: 10k spans + 10k logs + 10k points per second", "fused",
 		"otelcol-fusion takes one fused stream (`POST /v1/fused`, zstd frames of 100 spans + 100 log records + 100 points); the stock collector takes the same items as three OTLP/gRPC streams. "+
-			"The second row runs the fused stream through the fusion processor (its derived metrics reach the backend but are not counted as received items). "+
+			"The second row runs the fused stream through correlation: the fusion processor's linking and the fusionmetrics connector's RED and log-count metrics (the derived metrics reach the backend but are not counted as received items). "+
 			"The rows marked stream mode send the same frames in otlpgo stream mode (`Otlpgo-Stream` header: the receiver keeps each stream's dictionary and map shapes, docs/protocol.md), encoded at each send.")
 
 	var sat []measure
@@ -150,7 +150,7 @@ func markdown(ms []measure) string {
 	if len(sat) > 0 {
 		b.WriteString("## 3. Saturation: traces, offered load raised until back-pressure or drops\n\n")
 		b.WriteString("Offered spans/s rise in steps (batches of 500 spans, 16 concurrent senders). A step holds when ≥ 95% of the offered rate got through, no send failed, " +
-			"and the backend had every span within 5 s; the table shows the highest step that held. The step below it (the highest is at the edge of back-pressure) is then offered again in repeated, longer windows " +
+			"and the backend had every span within 5 s; the table shows the highest step that held. 80% of it (the highest is at the edge of back-pressure, where a repeat often does not hold) is then offered again in repeated, longer windows " +
 			"(`TESTBED_REPEATS`, 3, of `TESTBED_REPEAT_WINDOW`, 8 s, each checked the same way): CPU-seconds per million spans are the median of those windows and \"spread\" " +
 			"their range, as ± half of it over the median (without repeats: the top three held steps, no spread); " +
 			"spans/s per core = 10⁶ / that (what one fully busy core takes). \"CPU-bound\" means the collector used ≥ 75% of its one core at the held rate; otherwise the " +
@@ -168,7 +168,8 @@ func markdown(ms []measure) string {
 				m.CPUPerMillion, spread(m), vs, goal, perCore(m), m.RAMMiBAvg, m.RAMMiBMax, exactMark(m))
 		}
 		if q, c := findMeasure(sat, withQuota.Name, "otlp-grpc"), findMeasure(sat, withFusion.Name, "otlp-grpc"); q != nil && c != nil && c.CPUPerMillion > 0 {
-			fmt.Fprintf(&b, "\ntenant_quota adds %+.1f%% CPU per span to the correlation pipeline (target ≤ +5%%).\n", (q.CPUPerMillion/c.CPUPerMillion-1)*100)
+			fmt.Fprintf(&b, "\ntenant_quota adds %+.1f%% CPU per span to the correlation pipeline over OTLP/gRPC (rows measured minutes apart; target ≤ +5%%; "+
+				"section 3b has the two alternated at one load).\n", (q.CPUPerMillion/c.CPUPerMillion-1)*100)
 		}
 		b.WriteString("\n")
 	}
