@@ -64,17 +64,9 @@ func (c saturationCase) rates() []int {
 // span sent so far.
 func TestSaturation(t *testing.T) {
 	fusion, stock := requireTestbed(t)
-	cases := []saturationCase{
-		{stock, passThrough, "otlp-grpc"},
-		{fusion, passThrough, "otlp-grpc"},
-		{fusion, passThrough, "fused"},
-		{fusion, withFusion, "otlp-grpc"},
-		{fusion, withFusion, "fused"},
-		{fusion, withQuota, "otlp-grpc"},
-	}
-	if raftWALAvailable(fusion) {
-		cases = append(cases, saturationCase{fusion, withRaftWAL, "otlp-grpc"})
-	} else {
+	// The rows of the alternated scenario (3b), then the store rows.
+	cases := pairedCases(fusion, stock)
+	if !raftWALAvailable(fusion) {
 		progress("saturation: otelcol-fusion has no raftwal extension; its row is left out")
 	}
 	if storeAvailable(fusion) {
