@@ -85,7 +85,15 @@ func exactMark(ms ...measure) string {
 		if !m.Exact {
 			mark = "✘"
 		}
-		parts = append(parts, fmt.Sprintf("%s %d/%d", mark, m.Received, m.Sent))
+		part := fmt.Sprintf("%s %d/%d", mark, m.Received, m.Sent)
+		if m.Exact && m.Received > m.Sent {
+			// Every acknowledged span arrived; the rest came from sends
+			// that failed at the client after the collector had taken them
+			// (the step that stopped the ramp) or from an export retried
+			// after the backend had it: more than acknowledged, none lost.
+			part += fmt.Sprintf(" (+%d beyond the acknowledged: failed or retried sends that arrived anyway)", m.Received-m.Sent)
+		}
+		parts = append(parts, part)
 		if m.StoreExact {
 			parts = append(parts, fmt.Sprintf("store ✔ %d/%d", m.Stored, m.Sent))
 		}

@@ -129,3 +129,19 @@ func TestPairedTable(t *testing.T) {
 		}
 	}
 }
+
+func TestExactMark(t *testing.T) {
+	for _, c := range []struct {
+		m    measure
+		want string
+	}{
+		{measure{Binary: "fusion", Sent: 900, Received: 900, Exact: true}, "✔ 900/900"},
+		{measure{Binary: "fusion", Sent: 900, Received: 800}, "✘ 800/900"},
+		{measure{Binary: "fusion", Sent: 1430500, Received: 1438500, Exact: true, Stored: 1430500, StoreExact: true},
+			"✔ 1438500/1430500 (+8000 beyond the acknowledged: failed or retried sends that arrived anyway) · store ✔ 1430500/1430500"},
+	} {
+		if got := exactMark(c.m); got != c.want {
+			t.Errorf("exactMark(%+v) = %q, want %q", c.m, got, c.want)
+		}
+	}
+}
