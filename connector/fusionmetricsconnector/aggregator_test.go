@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelfusion/otelfusion/internal/fusiontest"
 )
 
 // pointView is one derived data point as the tests read it: the metric name,
@@ -78,16 +80,16 @@ const (
 func TestREDMetrics(t *testing.T) {
 	tp := newTestConnector(t, func(cfg *Config) { cfg.Exemplars.MaxPerDataPoint = 2 })
 	defer tp.shutdown(t)
-	tp.consumeTraces(t, makeTraces(
-		spanSpec{service: "shop", name: "GET /", trace: traceID(1), span: spanID(1), kind: ptrace.SpanKindServer, duration: 3 * time.Millisecond},
-		spanSpec{service: "shop", name: "GET /", trace: traceID(2), span: spanID(2), kind: ptrace.SpanKindServer, duration: 7 * time.Millisecond},
-		spanSpec{service: "shop", name: "GET /", trace: traceID(3), span: spanID(3), kind: ptrace.SpanKindServer, duration: 9 * time.Millisecond},
-		spanSpec{service: "shop", name: "GET /", trace: traceID(4), span: spanID(4), kind: ptrace.SpanKindServer, status: ptrace.StatusCodeError, duration: 60 * time.Millisecond},
+	tp.consumeTraces(t, fusiontest.Traces(
+		fusiontest.Span{Service: "shop", Name: "GET /", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1), Kind: ptrace.SpanKindServer, Duration: 3 * time.Millisecond},
+		fusiontest.Span{Service: "shop", Name: "GET /", Trace: fusiontest.TraceID(2), Span: fusiontest.SpanID(2), Kind: ptrace.SpanKindServer, Duration: 7 * time.Millisecond},
+		fusiontest.Span{Service: "shop", Name: "GET /", Trace: fusiontest.TraceID(3), Span: fusiontest.SpanID(3), Kind: ptrace.SpanKindServer, Duration: 9 * time.Millisecond},
+		fusiontest.Span{Service: "shop", Name: "GET /", Trace: fusiontest.TraceID(4), Span: fusiontest.SpanID(4), Kind: ptrace.SpanKindServer, Status: ptrace.StatusCodeError, Duration: 60 * time.Millisecond},
 	))
-	tp.consumeLogs(t, makeLogs(
-		logSpec{service: "shop", body: "a", trace: traceID(4), span: spanID(4), severity: plog.SeverityNumberError},
-		logSpec{service: "shop", body: "b", severity: plog.SeverityNumberError2},
-		logSpec{service: "shop", body: "c", severity: plog.SeverityNumberInfo},
+	tp.consumeLogs(t, fusiontest.Logs(
+		fusiontest.Log{Service: "shop", Body: "a", Trace: fusiontest.TraceID(4), Span: fusiontest.SpanID(4), Severity: plog.SeverityNumberError},
+		fusiontest.Log{Service: "shop", Body: "b", Severity: plog.SeverityNumberError2},
+		fusiontest.Log{Service: "shop", Body: "c", Severity: plog.SeverityNumberInfo},
 	))
 	tp.clock.Advance(time.Second)
 	md := tp.derived.flush(tp.clock.Now().UnixNano())
@@ -117,8 +119,8 @@ func TestREDMetrics(t *testing.T) {
 				assert.InDelta(t, 3.0, dp.Min(), 1e-9)
 				assert.InDelta(t, 9.0, dp.Max(), 1e-9)
 				ex := dp.Exemplars().At(0)
-				assert.Equal(t, traceID(1), ex.TraceID())
-				assert.Equal(t, spanID(1), ex.SpanID())
+				assert.Equal(t, fusiontest.TraceID(1), ex.TraceID())
+				assert.Equal(t, fusiontest.SpanID(1), ex.SpanID())
 				assert.InDelta(t, 3.0, ex.DoubleValue(), 1e-9)
 			}
 		}
@@ -126,7 +128,7 @@ func TestREDMetrics(t *testing.T) {
 }
 
 func TestTemporality(t *testing.T) {
-	span := spanSpec{service: "shop", name: "GET /", trace: traceID(1), span: spanID(1), kind: ptrace.SpanKindServer, duration: time.Millisecond}
+	span := fusiontest.Span{Service: "shop", Name: "GET /", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1), Kind: ptrace.SpanKindServer, Duration: time.Millisecond}
 	tests := []struct {
 		temporality Temporality
 		// calls after flush 1 (2 spans), flush 2 (nothing new), flush 3 (1 span)
@@ -146,7 +148,7 @@ func TestTemporality(t *testing.T) {
 			feed := []int{2, 0, 1}
 			for round, n := range feed {
 				for range n {
-					tp.consumeTraces(t, makeTraces(span))
+					tp.consumeTraces(t, fusiontest.Traces(span))
 				}
 				tp.clock.Advance(time.Second)
 				md := tp.derived.flush(tp.clock.Now().UnixNano())
@@ -182,17 +184,17 @@ func TestCardinalityOverflow(t *testing.T) {
 		cfg.MaxServices = 2
 	})
 	defer tp.shutdown(t)
-	var specs []spanSpec
+	var specs []fusiontest.Span
 	// shop: 4 operations, limit 2 → op-0 and op-1 kept, op-2 and op-3 overflow.
 	for i := range 4 {
-		specs = append(specs, spanSpec{service: "shop", name: "op-" + string(rune('0'+i)), trace: traceID(byte(i + 1)), span: spanID(byte(i + 1))})
+		specs = append(specs, fusiontest.Span{Service: "shop", Name: "op-" + string(rune('0'+i)), Trace: fusiontest.TraceID(byte(i + 1)), Span: fusiontest.SpanID(byte(i + 1))})
 	}
 	// cart is the second service; pay and mail the third and fourth → table overflow.
 	specs = append(specs,
-		spanSpec{service: "cart", name: "x", trace: traceID(10), span: spanID(10)},
-		spanSpec{service: "pay", name: "x", trace: traceID(11), span: spanID(11)},
-		spanSpec{service: "mail", name: "x", trace: traceID(12), span: spanID(12)})
-	tp.consumeTraces(t, makeTraces(specs...))
+		fusiontest.Span{Service: "cart", Name: "x", Trace: fusiontest.TraceID(10), Span: fusiontest.SpanID(10)},
+		fusiontest.Span{Service: "pay", Name: "x", Trace: fusiontest.TraceID(11), Span: fusiontest.SpanID(11)},
+		fusiontest.Span{Service: "mail", Name: "x", Trace: fusiontest.TraceID(12), Span: fusiontest.SpanID(12)})
+	tp.consumeTraces(t, fusiontest.Traces(specs...))
 	assert.Equal(t, 2+1+1+1, tp.derived.spanTables[0].len(), "2 shop series, shop overflow, cart, table overflow")
 	var calls []pointView
 	for _, p := range viewMetrics(tp.derived.flush(tp.clock.Now().UnixNano())) {
@@ -222,10 +224,10 @@ func TestRollups(t *testing.T) {
 	})
 	defer tp.shutdown(t)
 	res := func(tenant string) map[string]any { return map[string]any{"tenant.id": tenant, "env": "prod"} }
-	tp.consumeTraces(t, makeTraces(
-		spanSpec{service: "shop", name: "a", trace: traceID(1), span: spanID(1), resource: res("t1"), attrs: map[string]any{"endpoint": "/a"}},
-		spanSpec{service: "shop", name: "b", trace: traceID(2), span: spanID(2), resource: res("t2"), attrs: map[string]any{"endpoint": "/b"}},
-		spanSpec{service: "cart", name: "a", trace: traceID(3), span: spanID(3), resource: res("t1"), attrs: map[string]any{"endpoint": "/a"}},
+	tp.consumeTraces(t, fusiontest.Traces(
+		fusiontest.Span{Service: "shop", Name: "a", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1), Resource: res("t1"), Attrs: map[string]any{"endpoint": "/a"}},
+		fusiontest.Span{Service: "shop", Name: "b", Trace: fusiontest.TraceID(2), Span: fusiontest.SpanID(2), Resource: res("t2"), Attrs: map[string]any{"endpoint": "/b"}},
+		fusiontest.Span{Service: "cart", Name: "a", Trace: fusiontest.TraceID(3), Span: fusiontest.SpanID(3), Resource: res("t1"), Attrs: map[string]any{"endpoint": "/a"}},
 	))
 	var got []pointView
 	for _, p := range viewMetrics(tp.derived.flush(tp.clock.Now().UnixNano())) {
@@ -308,8 +310,8 @@ func TestExponentialDurationThroughTheConnector(t *testing.T) {
 	// 1, 2, 4 and 8 ms sit at indexes -1, 0, 1, 2 at scale 0 (bucket i is
 	// (2^i, 2^(i+1)]): with 4 buckets allowed, scale 0 is the finest that fits.
 	for i, ms := range []int{1, 2, 4, 8} {
-		tp.consumeTraces(t, makeTraces(spanSpec{service: "shop", name: "GET /", trace: traceID(byte(i + 1)), span: spanID(byte(i + 1)),
-			kind: ptrace.SpanKindServer, duration: time.Duration(ms) * time.Millisecond}))
+		tp.consumeTraces(t, fusiontest.Traces(fusiontest.Span{Service: "shop", Name: "GET /", Trace: fusiontest.TraceID(byte(i + 1)), Span: fusiontest.SpanID(byte(i + 1)),
+			Kind: ptrace.SpanKindServer, Duration: time.Duration(ms) * time.Millisecond}))
 	}
 	md := tp.derived.flush(tp.clock.Now().UnixNano())
 	var found bool
@@ -340,11 +342,11 @@ func TestDerivedMetricsFiledPerTenant(t *testing.T) {
 	defer tp.shutdown(t)
 	alpha := map[string]any{"tenant.id": "alpha"}
 	beta := map[string]any{"tenant.id": "beta"}
-	tp.consumeTraces(t, makeTraces(
-		spanSpec{service: "shop", name: "GET /", trace: traceID(1), span: spanID(1), resource: alpha},
-		spanSpec{service: "shop", name: "GET /", trace: traceID(2), span: spanID(2), resource: alpha,
-			attrs: map[string]any{"tenant.id": "beta"}}, // a sender's attribute: ignored
-		spanSpec{service: "shop", name: "GET /", trace: traceID(3), span: spanID(3), resource: beta},
+	tp.consumeTraces(t, fusiontest.Traces(
+		fusiontest.Span{Service: "shop", Name: "GET /", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1), Resource: alpha},
+		fusiontest.Span{Service: "shop", Name: "GET /", Trace: fusiontest.TraceID(2), Span: fusiontest.SpanID(2), Resource: alpha,
+			Attrs: map[string]any{"tenant.id": "beta"}}, // a sender's attribute: ignored
+		fusiontest.Span{Service: "shop", Name: "GET /", Trace: fusiontest.TraceID(3), Span: fusiontest.SpanID(3), Resource: beta},
 	))
 	tp.clock.Advance(time.Second)
 	md := tp.derived.flush(tp.clock.Now().UnixNano())

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelfusion/otelfusion/connector/fusionmetricsconnector/internal/metadata"
+	"github.com/otelfusion/otelfusion/internal/fusiontest"
 )
 
 // TestFactoryTracesAndLogsToMetrics runs both connectors the factory makes
@@ -37,15 +38,15 @@ func TestFactoryTracesAndLogsToMetrics(t *testing.T) {
 	require.NoError(t, tc.Start(ctx, host))
 	require.NoError(t, lc.Start(ctx, host))
 
-	require.NoError(t, tc.ConsumeTraces(ctx, makeTraces(
-		spanSpec{service: "shop", name: "GET /", trace: traceID(1), span: spanID(1), kind: ptrace.SpanKindServer, duration: time.Millisecond},
-		spanSpec{service: "shop", name: "GET /", trace: traceID(2), span: spanID(2), kind: ptrace.SpanKindServer, duration: time.Millisecond},
+	require.NoError(t, tc.ConsumeTraces(ctx, fusiontest.Traces(
+		fusiontest.Span{Service: "shop", Name: "GET /", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1), Kind: ptrace.SpanKindServer, Duration: time.Millisecond},
+		fusiontest.Span{Service: "shop", Name: "GET /", Trace: fusiontest.TraceID(2), Span: fusiontest.SpanID(2), Kind: ptrace.SpanKindServer, Duration: time.Millisecond},
 	)))
 	// The second log's resource has no service: the fusion processor wrote
 	// its span's service into fusion.service_name.
-	require.NoError(t, lc.ConsumeLogs(ctx, makeLogs(
-		logSpec{service: "shop", body: "a", severity: plog.SeverityNumberInfo},
-		logSpec{body: "b", severity: plog.SeverityNumberWarn, attrs: map[string]any{"fusion.service_name": "cart"}},
+	require.NoError(t, lc.ConsumeLogs(ctx, fusiontest.Logs(
+		fusiontest.Log{Service: "shop", Body: "a", Severity: plog.SeverityNumberInfo},
+		fusiontest.Log{Body: "b", Severity: plog.SeverityNumberWarn, Attrs: map[string]any{"fusion.service_name": "cart"}},
 	)))
 	assert.Empty(t, fromTraces.AllMetrics(), "nothing before a flush")
 
@@ -82,7 +83,7 @@ func TestFlushLoopSendsOnItsInterval(t *testing.T) {
 	tc, err := f.CreateTracesToMetrics(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg, sink)
 	require.NoError(t, err)
 	require.NoError(t, tc.Start(context.Background(), componenttest.NewNopHost()))
-	require.NoError(t, tc.ConsumeTraces(context.Background(), makeTraces(spanSpec{service: "shop", name: "op", trace: traceID(1), span: spanID(1)})))
+	require.NoError(t, tc.ConsumeTraces(context.Background(), fusiontest.Traces(fusiontest.Span{Service: "shop", Name: "op", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)})))
 	require.Eventually(t, func() bool { return sink.DataPointCount() > 0 }, 10*time.Second, 5*time.Millisecond)
 	require.NoError(t, tc.Shutdown(context.Background()))
 	var calls int64
@@ -100,11 +101,11 @@ func TestFlushLoopSendsOnItsInterval(t *testing.T) {
 func TestTelemetry(t *testing.T) {
 	tc := newTestConnector(t, nil)
 	tc.next = consumertest.NewErr(errors.New("pipeline full"))
-	tc.consumeTraces(t, makeTraces(
-		spanSpec{service: "shop", name: "a", trace: traceID(1), span: spanID(1)},
-		spanSpec{service: "shop", name: "b", trace: traceID(2), span: spanID(2)},
+	tc.consumeTraces(t, fusiontest.Traces(
+		fusiontest.Span{Service: "shop", Name: "a", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)},
+		fusiontest.Span{Service: "shop", Name: "b", Trace: fusiontest.TraceID(2), Span: fusiontest.SpanID(2)},
 	))
-	tc.consumeLogs(t, makeLogs(logSpec{service: "shop", body: "x"}))
+	tc.consumeLogs(t, fusiontest.Logs(fusiontest.Log{Service: "shop", Body: "x"}))
 	assert.Equal(t, int64(3), tc.counter(t, "otelcol_connector_fusionmetrics_recorded"))
 	tc.shutdown(t)
 	// 2 series × (calls + duration) + 1 log series.

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/otelfusion/otelfusion/internal/fusiontest"
 	"github.com/otelfusion/otelfusion/processor/fusionprocessor/internal/metadata"
 )
 
@@ -42,10 +43,10 @@ func TestFactorySharesOneInstance(t *testing.T) {
 
 	// A log that waits for a span in the logs pipeline, its span in the
 	// traces pipeline: the log comes out of the logs pipeline enriched.
-	require.NoError(t, lp.ConsumeLogs(ctx, makeLogs(logSpec{service: "svc", body: "a", trace: traceID(1), span: spanID(1)})))
-	require.NoError(t, tp.ConsumeTraces(ctx, makeTraces(spanSpec{service: "svc", name: "op", trace: traceID(1), span: spanID(1), kind: ptrace.SpanKindServer})))
+	require.NoError(t, lp.ConsumeLogs(ctx, fusiontest.Logs(fusiontest.Log{Service: "svc", Body: "a", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)})))
+	require.NoError(t, tp.ConsumeTraces(ctx, fusiontest.Traces(fusiontest.Span{Service: "svc", Name: "op", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1), Kind: ptrace.SpanKindServer})))
 	require.Eventually(t, func() bool { return logs.LogRecordCount() == 1 }, 5*time.Second, time.Millisecond)
-	assert.Equal(t, []logView{{body: "a", trace: traceID(1), span: spanID(1), operation: "op"}}, viewLogs(logs.AllLogs()...))
+	assert.Equal(t, []logView{{body: "a", trace: fusiontest.TraceID(1), span: fusiontest.SpanID(1), operation: "op"}}, viewLogs(logs.AllLogs()...))
 	assert.Equal(t, 1, traces.SpanCount())
 
 	// Incoming metrics pass unchanged.
@@ -57,7 +58,7 @@ func TestFactorySharesOneInstance(t *testing.T) {
 
 	// A log still waiting leaves with the first pipeline that shuts down,
 	// while every pipeline's exporters are still running.
-	require.NoError(t, lp.ConsumeLogs(ctx, makeLogs(logSpec{service: "svc", body: "b", trace: traceID(2), span: spanID(2)})))
+	require.NoError(t, lp.ConsumeLogs(ctx, fusiontest.Logs(fusiontest.Log{Service: "svc", Body: "b", Trace: fusiontest.TraceID(2), Span: fusiontest.SpanID(2)})))
 	require.NoError(t, tp.Shutdown(ctx))
 	assert.Equal(t, 2, logs.LogRecordCount())
 	assert.Equal(t, 1, processors.Len(), "still shared by the logs and metrics pipelines")

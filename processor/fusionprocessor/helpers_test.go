@@ -2,7 +2,6 @@ package fusionprocessor
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,36 +17,15 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/otelfusion/otelfusion/internal/fusiontest"
 	"github.com/otelfusion/otelfusion/processor/fusionprocessor/internal/metadata"
 )
-
-// fakeClock is the injectable time of the tests.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // testProcessor is a started fusion processor on a fake clock, with its
 // telemetry readable and a sink for the logs it forwards later.
 type testProcessor struct {
 	*fusionProcessor
-	clock *fakeClock
+	clock *fusiontest.Clock
 	tel   *componenttest.Telemetry
 	late  *consumertest.LogsSink
 	// lateNext, when set, replaces late as the consumer of buffered logs.
@@ -64,7 +42,7 @@ func newTestProcessor(t testing.TB, edit func(*Config)) *testProcessor {
 	tel := componenttest.NewTelemetry()
 	set := processortest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()
-	clock := newFakeClock()
+	clock := fusiontest.NewClock()
 	fp, err := newFusionProcessor(cfg, set)
 	require.NoError(t, err)
 	fp.now = clock.Now
@@ -125,85 +103,6 @@ func (tp *testProcessor) counter(t *testing.T, name string, kv ...attribute.KeyV
 		}
 	}
 	return total
-}
-
-func traceID(b byte) pcommon.TraceID { return pcommon.TraceID{0: 0xaa, 15: b} }
-func spanID(b byte) pcommon.SpanID   { return pcommon.SpanID{0: 0xbb, 7: b} }
-
-// spanSpec describes one test span.
-type spanSpec struct {
-	service  string
-	name     string
-	trace    pcommon.TraceID
-	span     pcommon.SpanID
-	kind     ptrace.SpanKind
-	status   ptrace.StatusCode
-	duration time.Duration
-	attrs    map[string]any
-	resource map[string]any
-}
-
-func makeTraces(specs ...spanSpec) ptrace.Traces {
-	td := ptrace.NewTraces()
-	for _, s := range specs {
-		rs := td.ResourceSpans().AppendEmpty()
-		if s.service != "" {
-			rs.Resource().Attributes().PutStr("service.name", s.service)
-		}
-		_ = rs.Resource().Attributes().FromRaw(merge(s.resource, map[string]any{"service.name": s.service}))
-		span := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
-		span.SetName(s.name)
-		span.SetTraceID(s.trace)
-		span.SetSpanID(s.span)
-		span.SetKind(s.kind)
-		span.Status().SetCode(s.status)
-		start := pcommon.Timestamp(1_000_000_000)
-		span.SetStartTimestamp(start)
-		span.SetEndTimestamp(start + pcommon.Timestamp(s.duration))
-		_ = span.Attributes().FromRaw(s.attrs)
-	}
-	return td
-}
-
-func merge(a, b map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		if v != "" {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-// logSpec describes one test log record.
-type logSpec struct {
-	service  string
-	body     string
-	trace    pcommon.TraceID
-	span     pcommon.SpanID
-	severity plog.SeverityNumber
-	attrs    map[string]any
-}
-
-func makeLogs(specs ...logSpec) plog.Logs {
-	ld := plog.NewLogs()
-	for _, s := range specs {
-		rl := ld.ResourceLogs().AppendEmpty()
-		if s.service != "" {
-			rl.Resource().Attributes().PutStr("service.name", s.service)
-		}
-		lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
-		lr.Body().SetStr(s.body)
-		lr.SetTraceID(s.trace)
-		lr.SetSpanID(s.span)
-		lr.SetSeverityNumber(s.severity)
-		lr.SetTimestamp(pcommon.Timestamp(2_000_000_000))
-		_ = lr.Attributes().FromRaw(s.attrs)
-	}
-	return ld
 }
 
 // logView is what a test checks of one log record.

@@ -15,24 +15,26 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/processor/processorhelper"
 	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/otelfusion/otelfusion/internal/fusiontest"
 )
 
 func TestSpanBeforeLogEnrichesAtOnce(t *testing.T) {
 	tp := newTestProcessor(t, nil)
 	defer tp.shutdown(t)
-	tp.consumeTraces(t, makeTraces(spanSpec{service: "checkout", name: "GET /cart", trace: traceID(1), span: spanID(1), kind: ptrace.SpanKindServer}))
+	tp.consumeTraces(t, fusiontest.Traces(fusiontest.Span{Service: "checkout", Name: "GET /cart", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1), Kind: ptrace.SpanKindServer}))
 
-	out := tp.consumeLogs(t, makeLogs(
+	out := tp.consumeLogs(t, fusiontest.Logs(
 		// linked natively, no service on the resource: the span's is written
-		logSpec{body: "native", trace: traceID(1), span: spanID(1)},
+		fusiontest.Log{Body: "native", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)},
 		// linked only by attributes
-		logSpec{service: "checkout", body: "hinted", attrs: map[string]any{"trace_id": traceID(1).String(), "span_id": spanID(1).String()}},
+		fusiontest.Log{Service: "checkout", Body: "hinted", Attrs: map[string]any{"trace_id": fusiontest.TraceID(1).String(), "span_id": fusiontest.SpanID(1).String()}},
 		// no trace context at all
-		logSpec{service: "checkout", body: "plain"},
+		fusiontest.Log{Service: "checkout", Body: "plain"},
 	))
 	assert.Equal(t, []logView{
-		{body: "native", trace: traceID(1), span: spanID(1), operation: "GET /cart"},
-		{body: "hinted", trace: traceID(1), span: spanID(1), operation: "GET /cart"},
+		{body: "native", trace: fusiontest.TraceID(1), span: fusiontest.SpanID(1), operation: "GET /cart"},
+		{body: "hinted", trace: fusiontest.TraceID(1), span: fusiontest.SpanID(1), operation: "GET /cart"},
 		{body: "plain"},
 	}, viewLogs(out))
 	first := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
@@ -63,60 +65,60 @@ func TestLateSpanBuffer(t *testing.T) {
 		{
 			name: "span arrives within the delay: enriched and forwarded",
 			run: func(t *testing.T, tp *testProcessor) plog.Logs {
-				out := tp.consumeLogs(t, makeLogs(logSpec{service: "svc", body: "a", trace: traceID(1), span: spanID(1)}))
+				out := tp.consumeLogs(t, fusiontest.Logs(fusiontest.Log{Service: "svc", Body: "a", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)}))
 				tp.clock.Advance(delay - time.Millisecond)
-				tp.consumeTraces(t, makeTraces(spanSpec{service: "svc", name: "op-1", trace: traceID(1), span: spanID(1)}))
+				tp.consumeTraces(t, fusiontest.Traces(fusiontest.Span{Service: "svc", Name: "op-1", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)}))
 				// forwarded by the release loop, not by Shutdown
 				require.Eventually(t, func() bool { return tp.late.LogRecordCount() == 1 }, 5*time.Second, time.Millisecond)
 				return out
 			},
-			wantLater:    []logView{{body: "a", trace: traceID(1), span: spanID(1), operation: "op-1"}},
+			wantLater:    []logView{{body: "a", trace: fusiontest.TraceID(1), span: fusiontest.SpanID(1), operation: "op-1"}},
 			wantEnriched: 1,
 		},
 		{
 			name: "two logs wait for one span",
 			run: func(t *testing.T, tp *testProcessor) plog.Logs {
-				out := tp.consumeLogs(t, makeLogs(
-					logSpec{service: "svc", body: "a", trace: traceID(1), span: spanID(1)},
-					logSpec{service: "svc", body: "a2", attrs: map[string]any{"traceparent": "00-" + traceID(1).String() + "-" + spanID(1).String() + "-01"}}))
-				tp.consumeTraces(t, makeTraces(spanSpec{service: "svc", name: "op-1", trace: traceID(1), span: spanID(1)}))
+				out := tp.consumeLogs(t, fusiontest.Logs(
+					fusiontest.Log{Service: "svc", Body: "a", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)},
+					fusiontest.Log{Service: "svc", Body: "a2", Attrs: map[string]any{"traceparent": "00-" + fusiontest.TraceID(1).String() + "-" + fusiontest.SpanID(1).String() + "-01"}}))
+				tp.consumeTraces(t, fusiontest.Traces(fusiontest.Span{Service: "svc", Name: "op-1", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)}))
 				return out
 			},
 			wantLater: []logView{
-				{body: "a", trace: traceID(1), span: spanID(1), operation: "op-1"},
-				{body: "a2", trace: traceID(1), span: spanID(1), operation: "op-1"},
+				{body: "a", trace: fusiontest.TraceID(1), span: fusiontest.SpanID(1), operation: "op-1"},
+				{body: "a2", trace: fusiontest.TraceID(1), span: fusiontest.SpanID(1), operation: "op-1"},
 			},
 			wantEnriched: 2,
 		},
 		{
 			name: "delay expires: released unenriched, the late span changes nothing",
 			run: func(t *testing.T, tp *testProcessor) plog.Logs {
-				out := tp.consumeLogs(t, makeLogs(logSpec{service: "svc", body: "a", trace: traceID(1), span: spanID(1)}))
+				out := tp.consumeLogs(t, fusiontest.Logs(fusiontest.Log{Service: "svc", Body: "a", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)}))
 				tp.clock.Advance(delay)
 				require.Eventually(t, func() bool { return tp.late.LogRecordCount() == 1 }, 5*time.Second, time.Millisecond)
-				tp.consumeTraces(t, makeTraces(spanSpec{service: "svc", name: "op-1", trace: traceID(1), span: spanID(1)}))
+				tp.consumeTraces(t, fusiontest.Traces(fusiontest.Span{Service: "svc", Name: "op-1", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)}))
 				return out
 			},
-			wantLater:   []logView{{body: "a", trace: traceID(1), span: spanID(1)}},
+			wantLater:   []logView{{body: "a", trace: fusiontest.TraceID(1), span: fusiontest.SpanID(1)}},
 			wantNotSeen: 1,
 		},
 		{
 			name: "buffer full: the third log passes at once, unenriched",
 			run: func(t *testing.T, tp *testProcessor) plog.Logs {
-				out := tp.consumeLogs(t, makeLogs(
-					logSpec{service: "svc", body: "a", trace: traceID(1), span: spanID(1)},
-					logSpec{service: "svc", body: "b", trace: traceID(2), span: spanID(2)},
-					logSpec{service: "svc", body: "c", trace: traceID(3), span: spanID(3)}))
-				tp.consumeTraces(t, makeTraces(
-					spanSpec{service: "svc", name: "op-1", trace: traceID(1), span: spanID(1)},
-					spanSpec{service: "svc", name: "op-2", trace: traceID(2), span: spanID(2)},
-					spanSpec{service: "svc", name: "op-3", trace: traceID(3), span: spanID(3)}))
+				out := tp.consumeLogs(t, fusiontest.Logs(
+					fusiontest.Log{Service: "svc", Body: "a", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)},
+					fusiontest.Log{Service: "svc", Body: "b", Trace: fusiontest.TraceID(2), Span: fusiontest.SpanID(2)},
+					fusiontest.Log{Service: "svc", Body: "c", Trace: fusiontest.TraceID(3), Span: fusiontest.SpanID(3)}))
+				tp.consumeTraces(t, fusiontest.Traces(
+					fusiontest.Span{Service: "svc", Name: "op-1", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)},
+					fusiontest.Span{Service: "svc", Name: "op-2", Trace: fusiontest.TraceID(2), Span: fusiontest.SpanID(2)},
+					fusiontest.Span{Service: "svc", Name: "op-3", Trace: fusiontest.TraceID(3), Span: fusiontest.SpanID(3)}))
 				return out
 			},
-			wantAtOnce: []logView{{body: "c", trace: traceID(3), span: spanID(3)}},
+			wantAtOnce: []logView{{body: "c", trace: fusiontest.TraceID(3), span: fusiontest.SpanID(3)}},
 			wantLater: []logView{
-				{body: "a", trace: traceID(1), span: spanID(1), operation: "op-1"},
-				{body: "b", trace: traceID(2), span: spanID(2), operation: "op-2"},
+				{body: "a", trace: fusiontest.TraceID(1), span: fusiontest.SpanID(1), operation: "op-1"},
+				{body: "b", trace: fusiontest.TraceID(2), span: fusiontest.SpanID(2), operation: "op-2"},
 			},
 			wantEnriched:   2,
 			wantBufferFull: 1,
@@ -124,9 +126,9 @@ func TestLateSpanBuffer(t *testing.T) {
 		{
 			name: "shutdown releases what still waits",
 			run: func(t *testing.T, tp *testProcessor) plog.Logs {
-				return tp.consumeLogs(t, makeLogs(logSpec{service: "svc", body: "a", trace: traceID(1), span: spanID(1)}))
+				return tp.consumeLogs(t, fusiontest.Logs(fusiontest.Log{Service: "svc", Body: "a", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)}))
 			},
-			wantLater:   []logView{{body: "a", trace: traceID(1), span: spanID(1)}},
+			wantLater:   []logView{{body: "a", trace: fusiontest.TraceID(1), span: fusiontest.SpanID(1)}},
 			wantNotSeen: 1,
 		},
 	}
@@ -151,7 +153,7 @@ func TestLateSpanBuffer(t *testing.T) {
 func TestLateLogNeverHeldPastDelay(t *testing.T) {
 	tp := newTestProcessor(t, func(cfg *Config) { cfg.LateLogs.MaxDelay = time.Second })
 	defer tp.shutdown(t)
-	tp.consumeLogs(t, makeLogs(logSpec{service: "svc", body: "a", trace: traceID(1), span: spanID(1)}))
+	tp.consumeLogs(t, fusiontest.Logs(fusiontest.Log{Service: "svc", Body: "a", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)}))
 	tp.clock.Advance(999 * time.Millisecond)
 	tp.releaseDue()
 	assert.Zero(t, tp.late.LogRecordCount(), "still within its delay")
@@ -164,7 +166,7 @@ func TestLateLogNeverHeldPastDelay(t *testing.T) {
 func TestForwardErrorIsCounted(t *testing.T) {
 	tp := newTestProcessor(t, nil)
 	refusing := consumertest.NewErr(errors.New("refused"))
-	_, err := tp.processLogs(context.Background(), makeLogs(logSpec{service: "svc", body: "a", trace: traceID(1), span: spanID(1)}), refusing)
+	_, err := tp.processLogs(context.Background(), fusiontest.Logs(fusiontest.Log{Service: "svc", Body: "a", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)}), refusing)
 	require.Error(t, err) // skipped: everything buffered
 	tp.shutdown(t)
 	assert.Equal(t, int64(1), tp.counter(t, "otelcol_processor_fusion_forward_errors"))
@@ -173,9 +175,9 @@ func TestForwardErrorIsCounted(t *testing.T) {
 func TestInvalidHintsAreCountedAndLeftAlone(t *testing.T) {
 	tp := newTestProcessor(t, nil)
 	defer tp.shutdown(t)
-	out := tp.consumeLogs(t, makeLogs(
-		logSpec{service: "svc", body: "bad", attrs: map[string]any{"trace_id": "xyz", "span_id": "0000000000000000"}},
-		logSpec{service: "svc", body: "tp", attrs: map[string]any{"traceparent": "garbage"}},
+	out := tp.consumeLogs(t, fusiontest.Logs(
+		fusiontest.Log{Service: "svc", Body: "bad", Attrs: map[string]any{"trace_id": "xyz", "span_id": "0000000000000000"}},
+		fusiontest.Log{Service: "svc", Body: "tp", Attrs: map[string]any{"traceparent": "garbage"}},
 	))
 	assert.Equal(t, []logView{{body: "bad"}, {body: "tp"}}, viewLogs(out))
 	attrs := out.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Attributes().AsRaw()
@@ -191,8 +193,8 @@ func TestDatadogTraceIDIsCompletedFromTheSpan(t *testing.T) {
 	defer tp.shutdown(t)
 	full := pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 0, 0, 0, 0x30, 0x39} // lower half = 12345
 	sid := pcommon.SpanID{0, 0, 0, 0, 0, 0, 0x01, 0x00}                           // 256
-	tp.consumeTraces(t, makeTraces(spanSpec{service: "svc", name: "dd-op", trace: full, span: sid}))
-	out := tp.consumeLogs(t, makeLogs(logSpec{service: "svc", body: "dd", attrs: map[string]any{"dd.trace_id": "12345", "dd.span_id": "256"}}))
+	tp.consumeTraces(t, fusiontest.Traces(fusiontest.Span{Service: "svc", Name: "dd-op", Trace: full, Span: sid}))
+	out := tp.consumeLogs(t, fusiontest.Logs(fusiontest.Log{Service: "svc", Body: "dd", Attrs: map[string]any{"dd.trace_id": "12345", "dd.span_id": "256"}}))
 	assert.Equal(t, []logView{{body: "dd", trace: full, span: sid, operation: "dd-op"}}, viewLogs(out))
 }
 
@@ -212,21 +214,21 @@ func TestIndexTTLAndCapacity(t *testing.T) {
 	}
 	// Keys spread over two shards of one entry each: a second span in the
 	// same shard evicts the first.
-	k1 := newSpanKey(traceID(1), spanID(1))
+	k1 := newSpanKey(fusiontest.TraceID(1), fusiontest.SpanID(1))
 	var other pcommon.SpanID
 	for b := byte(2); ; b++ {
-		if newSpanKey(traceID(1), spanID(b)).shard(2) == k1.shard(2) {
-			other = spanID(b)
+		if newSpanKey(fusiontest.TraceID(1), fusiontest.SpanID(b)).shard(2) == k1.shard(2) {
+			other = fusiontest.SpanID(b)
 			break
 		}
 	}
-	tp.consumeTraces(t, makeTraces(spanSpec{service: "svc", name: "a", trace: traceID(1), span: spanID(1)}))
-	assert.Equal(t, "found", lookup(traceID(1), spanID(1)))
-	tp.consumeTraces(t, makeTraces(spanSpec{service: "svc", name: "b", trace: traceID(1), span: other}))
-	assert.Equal(t, "missing", lookup(traceID(1), spanID(1)), "evicted by capacity")
-	assert.Equal(t, "found", lookup(traceID(1), other))
+	tp.consumeTraces(t, fusiontest.Traces(fusiontest.Span{Service: "svc", Name: "a", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)}))
+	assert.Equal(t, "found", lookup(fusiontest.TraceID(1), fusiontest.SpanID(1)))
+	tp.consumeTraces(t, fusiontest.Traces(fusiontest.Span{Service: "svc", Name: "b", Trace: fusiontest.TraceID(1), Span: other}))
+	assert.Equal(t, "missing", lookup(fusiontest.TraceID(1), fusiontest.SpanID(1)), "evicted by capacity")
+	assert.Equal(t, "found", lookup(fusiontest.TraceID(1), other))
 	tp.clock.Advance(time.Minute)
-	assert.Equal(t, "missing", lookup(traceID(1), other), "expired")
+	assert.Equal(t, "missing", lookup(fusiontest.TraceID(1), other), "expired")
 	assert.LessOrEqual(t, tp.index.len(), 2)
 }
 
@@ -236,13 +238,13 @@ func TestModelAttributesOnSpansAndLogs(t *testing.T) {
 		cfg.Model.SpanStatus = "fusion.span.status_code"
 	})
 	defer tp.shutdown(t)
-	td := makeTraces(spanSpec{service: "svc", name: "op", trace: traceID(1), span: spanID(1), status: ptrace.StatusCodeError, duration: 1500 * time.Microsecond})
+	td := fusiontest.Traces(fusiontest.Span{Service: "svc", Name: "op", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1), Status: ptrace.StatusCodeError, Duration: 1500 * time.Microsecond})
 	tp.consumeTraces(t, td)
 	d, ok := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().Get("fusion.duration_ns")
 	require.True(t, ok)
 	assert.Equal(t, int64(1_500_000), d.Int())
 
-	ld := makeLogs(logSpec{service: "svc", body: "x", trace: traceID(1), span: spanID(1)})
+	ld := fusiontest.Logs(fusiontest.Log{Service: "svc", Body: "x", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)})
 	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
 	lr.SetTimestamp(0)
 	lr.SetObservedTimestamp(42)
@@ -256,14 +258,14 @@ func TestModelAttributesOnSpansAndLogs(t *testing.T) {
 func TestBufferedLogsReturnToTheirOwnPipeline(t *testing.T) {
 	tp := newTestProcessor(t, nil)
 	other := new(consumertest.LogsSink)
-	_, err := tp.processLogs(context.Background(), makeLogs(logSpec{service: "svc", body: "from-first", trace: traceID(1), span: spanID(1)}), tp.late)
+	_, err := tp.processLogs(context.Background(), fusiontest.Logs(fusiontest.Log{Service: "svc", Body: "from-first", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)}), tp.late)
 	require.Error(t, err)
-	_, err = tp.processLogs(context.Background(), makeLogs(logSpec{service: "svc", body: "from-second", trace: traceID(1), span: spanID(1)}), other)
+	_, err = tp.processLogs(context.Background(), fusiontest.Logs(fusiontest.Log{Service: "svc", Body: "from-second", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)}), other)
 	require.Error(t, err)
-	tp.consumeTraces(t, makeTraces(spanSpec{service: "svc", name: "op", trace: traceID(1), span: spanID(1)}))
+	tp.consumeTraces(t, fusiontest.Traces(fusiontest.Span{Service: "svc", Name: "op", Trace: fusiontest.TraceID(1), Span: fusiontest.SpanID(1)}))
 	tp.shutdown(t)
-	assert.Equal(t, []logView{{body: "from-first", trace: traceID(1), span: spanID(1), operation: "op"}}, viewLogs(tp.late.AllLogs()...))
-	assert.Equal(t, []logView{{body: "from-second", trace: traceID(1), span: spanID(1), operation: "op"}}, viewLogs(other.AllLogs()...))
+	assert.Equal(t, []logView{{body: "from-first", trace: fusiontest.TraceID(1), span: fusiontest.SpanID(1), operation: "op"}}, viewLogs(tp.late.AllLogs()...))
+	assert.Equal(t, []logView{{body: "from-second", trace: fusiontest.TraceID(1), span: fusiontest.SpanID(1), operation: "op"}}, viewLogs(other.AllLogs()...))
 }
 
 // TestLateLogsKeepTheirClientInfo buffers logs of two tenants whose spans
@@ -278,12 +280,12 @@ func TestLateLogsKeepTheirClientInfo(t *testing.T) {
 		})
 	}
 	for i, tenant := range []string{"alpha", "beta", "alpha"} {
-		ld := makeLogs(logSpec{service: "shop", body: tenant, trace: traceID(byte(i + 1)), span: spanID(byte(i + 1))})
+		ld := fusiontest.Logs(fusiontest.Log{Service: "shop", Body: tenant, Trace: fusiontest.TraceID(byte(i + 1)), Span: fusiontest.SpanID(byte(i + 1))})
 		_, err := tp.processLogs(withTenant(tenant), ld, tp.late)
 		require.ErrorIs(t, err, processorhelper.ErrSkipProcessingData, "the log waits for its span")
 	}
 	for i := range 3 {
-		tp.consumeTraces(t, makeTraces(spanSpec{service: "shop", name: "op", trace: traceID(byte(i + 1)), span: spanID(byte(i + 1))}))
+		tp.consumeTraces(t, fusiontest.Traces(fusiontest.Span{Service: "shop", Name: "op", Trace: fusiontest.TraceID(byte(i + 1)), Span: fusiontest.SpanID(byte(i + 1))}))
 	}
 	require.Eventually(t, func() bool { return tp.late.LogRecordCount() == 3 }, 5*time.Second, time.Millisecond)
 
