@@ -26,20 +26,17 @@ func TestStoreDurability(t *testing.T) {
 			// Named like the saturation cases (binary/pipeline/protocol), so
 			// one -run pattern picks both.
 			t.Run(fmt.Sprintf("%s/%s/otlp-grpc/round-%d", fusion.Name, p.Name, i), func(t *testing.T) {
-				runFixedLoad(t, "durability", fusionCase{fusion, p, "otlp-grpc"}, rate, i, "TESTBED_STORE_RATE")
+				runFixedLoad(t, "durability", saturationCase{fusion, p, "otlp-grpc"}, rate, i, "TESTBED_STORE_RATE")
 			})
 		}
 	}
 }
 
-// fusionCase is one binary, pipeline and ingest protocol at a fixed load.
-type fusionCase = saturationCase
-
 // runFixedLoad offers rate spans/s of traces to one case for a window after
 // warm-up and records the CPU per span as one round of scenario; every run
 // checks the backend (and, for a store pipeline, the store) holds exactly
 // the spans sent. rateKey names the setting that lowers the rate.
-func runFixedLoad(t *testing.T, scenario string, c fusionCase, rate, round int, rateKey string) {
+func runFixedLoad(t *testing.T, scenario string, c saturationCase, rate, round int, rateKey string) {
 	bin, p := c.bin, c.pipeline
 	warmup := envDuration("TESTBED_WARMUP", 3*time.Second)
 	window := envDuration("TESTBED_WINDOW", 10*time.Second)
@@ -98,8 +95,8 @@ func runFixedLoad(t *testing.T, scenario string, c fusionCase, rate, round int, 
 
 // pairedCases are the rows of TestPairedLoad, the stock pass-through first:
 // every target of otelcol-fusion is a ratio to it.
-func pairedCases(fusion, stock collectorBinary) []fusionCase {
-	cases := []fusionCase{
+func pairedCases(fusion, stock collectorBinary) []saturationCase {
+	cases := []saturationCase{
 		{stock, passThrough, "otlp-grpc"},
 		{fusion, passThrough, "otlp-grpc"},
 		{fusion, passThrough, "fused"},
@@ -108,7 +105,7 @@ func pairedCases(fusion, stock collectorBinary) []fusionCase {
 		{fusion, withQuota, "otlp-grpc"},
 	}
 	if raftWALAvailable(fusion) {
-		cases = append(cases, fusionCase{fusion, withRaftWAL, "otlp-grpc"})
+		cases = append(cases, saturationCase{fusion, withRaftWAL, "otlp-grpc"})
 	}
 	return cases
 }
