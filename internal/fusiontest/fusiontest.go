@@ -1,6 +1,6 @@
-// Package fusiontest holds the test fixtures shared by the fusion processor
-// and the fusionmetrics connector: spans and logs described in a line, the
-// ids they use, and an injectable clock.
+// Package fusiontest holds test fixtures shared by otelfusion's components:
+// spans and logs described in a line and the ids they use (the fusion
+// processor, the fusionmetrics connector), and an injectable clock.
 package fusiontest
 
 import (
@@ -95,7 +95,10 @@ type Clock struct {
 }
 
 // NewClock starts at 2026-01-02 03:04:05 UTC.
-func NewClock() *Clock { return &Clock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+func NewClock() *Clock { return ClockAt(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) }
+
+// ClockAt starts at t.
+func ClockAt(t time.Time) *Clock { return &Clock{now: t} }
 
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {

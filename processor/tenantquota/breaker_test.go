@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/otelfusion/otelfusion/internal/fusiontest"
 )
 
 // breakerHarness drives one tenant's offered load bucket by bucket on a fake
@@ -13,7 +15,7 @@ import (
 type breakerHarness struct {
 	t     *testing.T
 	p     *quotaProcessor
-	clock *fakeClock
+	clock *fusiontest.Clock
 }
 
 const harnessBucket = 10 * time.Second

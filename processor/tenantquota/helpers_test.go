@@ -3,7 +3,6 @@ package tenantquota
 import (
 	"context"
 	"encoding/binary"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,30 +15,13 @@ import (
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
 
+	"github.com/otelfusion/otelfusion/internal/fusiontest"
 	"github.com/otelfusion/otelfusion/processor/tenantquota/internal/metadata"
 )
 
-// fakeClock is a settable clock, safe for concurrent use.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
 // newFakeClock starts on a bucket boundary of every bucket width used here.
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+func newFakeClock() *fusiontest.Clock {
+	return fusiontest.ClockAt(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // testConfig is the default configuration with unlimited quotas, reading the
@@ -51,7 +33,7 @@ func testConfig() *Config {
 }
 
 // newTestProcessor builds an unstarted processor on a fake clock.
-func newTestProcessor(t *testing.T, cfg *Config, clock *fakeClock) *quotaProcessor {
+func newTestProcessor(t *testing.T, cfg *Config, clock *fusiontest.Clock) *quotaProcessor {
 	t.Helper()
 	require.NoError(t, cfg.Validate())
 	p, err := newQuotaProcessor(cfg, nopSettings())

@@ -18,6 +18,8 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/otelfusion/otelfusion/internal/fusiontest"
 )
 
 // retryDelay returns the RetryInfo delay of a throttle error.
@@ -217,7 +219,7 @@ func TestMetricsQuotaCountsDataPoints(t *testing.T) {
 
 // forceOpen opens a tenant's breaker by offering twice its traces quota
 // until open_after has passed.
-func forceOpen(t *testing.T, p *quotaProcessor, clock *fakeClock, tenantID string) {
+func forceOpen(t *testing.T, p *quotaProcessor, clock *fusiontest.Clock, tenantID string) {
 	t.Helper()
 	ts := p.tenant(tenantID, clock.Now())
 	for range samplesFor(p.cfg.Breaker.OpenAfter, p.cfg.Breaker.Bucket) {
